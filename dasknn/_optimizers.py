@@ -1,0 +1,90 @@
+"""Stochastic optimizers as ``(init, update)`` pure functions on plain-array state.
+
+State is a NamedTuple of arrays and numbers: it pickles, travels to workers and
+averages. Learning-rate schedules are functions of the state and the number of
+samples seen. Nothing here prints or decides to stop a fit; :func:`on_plateau`
+only says whether the schedule has anything left to try.
+"""
+
+import math
+from typing import NamedTuple
+
+
+class SGDState(NamedTuple):
+    velocity: object
+    learning_rate: float
+
+
+class AdamState(NamedTuple):
+    m: object
+    v: object
+    t: int
+    learning_rate: float
+
+
+class Hyper(NamedTuple):
+    """Optimizer settings (scikit-learn's parameter meanings)."""
+
+    solver: str
+    learning_rate_init: float
+    schedule: str = "constant"
+    momentum: float = 0.9
+    nesterov: bool = True
+    power_t: float = 0.5
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+
+
+def init(params, hyper, xp):
+    """Fresh optimizer state for a flat parameter vector."""
+    lr = float(hyper.learning_rate_init)
+    if hyper.solver == "sgd":
+        return SGDState(xp.zeros_like(params), lr)
+    return AdamState(xp.zeros_like(params), xp.zeros_like(params), 0, lr)
+
+
+def update(params, grad, state, hyper, xp):
+    """One optimizer step: return ``(new_params, new_state)``."""
+    if hyper.solver == "sgd":
+        return _sgd_update(params, grad, state, hyper)
+    return _adam_update(params, grad, state, hyper, xp)
+
+
+def _sgd_update(params, grad, state, hyper):
+    lr, mu = state.learning_rate, hyper.momentum
+    velocity = mu * state.velocity - lr * grad
+    step = mu * velocity - lr * grad if hyper.nesterov else velocity
+    return params + step, state._replace(velocity=velocity)
+
+
+def _adam_update(params, grad, state, hyper, xp):
+    b1, b2, t = hyper.beta_1, hyper.beta_2, state.t + 1
+    m = b1 * state.m + (1 - b1) * grad
+    v = b2 * state.v + (1 - b2) * (grad * grad)
+    lr = hyper.learning_rate_init * math.sqrt(1 - b2**t) / (1 - b1**t)
+    step = -lr * m / (xp.sqrt(v) + hyper.epsilon)
+    return params + step, AdamState(m, v, t, lr)
+
+
+def end_epoch(state, hyper, n_seen):
+    """Apply the per-epoch schedule after ``n_seen`` samples in total."""
+    if hyper.solver == "sgd" and hyper.schedule == "invscaling":
+        lr = float(hyper.learning_rate_init) / (n_seen + 1) ** hyper.power_t
+        return state._replace(learning_rate=lr)
+    return state
+
+
+def on_plateau(state, hyper):
+    """React to a plateau: return ``(state, keep_going, note)``.
+
+    Only the 'adaptive' SGD schedule keeps going, dividing the learning rate by 5
+    until it falls to 1e-6.
+    """
+    if hyper.solver != "sgd" or hyper.schedule != "adaptive":
+        return state, False, "Stopping."
+    if state.learning_rate <= 1e-6:
+        return state, False, "Learning rate too small. Stopping."
+    lr = state.learning_rate / 5.0
+    return state._replace(learning_rate=lr), True, "Setting learning rate to %f" % lr
+
