@@ -127,14 +127,17 @@ def make_model(lib, epochs):
 
 
 def timed_fit(model, X, y):
-    """Fit ``model`` with ConvergenceWarning silenced; return seconds."""
+    """Fit ``model`` with ConvergenceWarning silenced.
+
+    Returns the wall-clock seconds and the process CPU seconds of the fit.
+    """
     from sklearn.exceptions import ConvergenceWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         model.fit(X, y)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
 
 def blas_threads():
@@ -152,12 +155,13 @@ def worker(lib, dtype, epochs, n_samples, warm):
     model = make_model(lib, epochs)
     if warm:
         warm_blas()
-    fit_s = timed_fit(model, X_train, y_train)
+    fit_s, fit_cpu_s = timed_fit(model, X_train, y_train)
     return {
         "lib": lib,
         "dtype": dtype,
         "mode": "warm" if warm else "fresh",
         "fit_s": fit_s,
+        "fit_cpu_s": fit_cpu_s,
         "accuracy": float(model.score(X_test, y_test)),
         "n_iter": int(getattr(model, "n_iter_", -1)),
         "coef_dtype": str(model.coefs_[0].dtype),
@@ -232,6 +236,14 @@ def dasknn_version():
     return getattr(sys.modules["dasknn"], "__version__", "unknown")
 
 
+def load_average():
+    """Return the 1, 5 and 15 minute load averages, or None."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def machine_info(args):
     """Return a dict describing the machine and the benchmark settings."""
     import sklearn
@@ -246,6 +258,7 @@ def machine_info(args):
         "sklearn": sklearn.__version__,
         "dasknn": dasknn_version(),
         "blas": blas_info(),
+        "loadavg": load_average(),
         "threads_env": {v: os.environ.get(v) for v in THREAD_VARS},
         "threads_arg": args.threads,
         "n_samples": args.n_samples,
@@ -299,6 +312,7 @@ def format_header(info):
     lines = [f"{k}: {info[k]}" for k in
              ("date", "platform", "python", "cpu", "nproc", "numpy", "sklearn", "dasknn")]
     lines += [f"blas: {b}" for b in info["blas"]]
+    lines.append(f"load average at start: {info['loadavg']} (timings need an idle machine)")
     lines.append(f"thread env: {info['threads_env']}  --threads: {info['threads_arg']}")
     lines.append(f"n_samples={info['n_samples']} (90% train)  epochs={info['epochs']}  "
                  f"repeat={info['repeat']} (best of)")

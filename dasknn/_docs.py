@@ -113,11 +113,13 @@ Examples
 >>> from dasknn import MLPClassifier
 >>> X, y = make_classification(n_samples=200, random_state=1)
 >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=1)
->>> clf = MLPClassifier(max_iter=300, random_state=1).fit(X_train, y_train)
+>>> clf = MLPClassifier(max_iter=1000, random_state=1).fit(X_train, y_train)
 >>> clf.predict(X_test[:5])
-array([1, 0, 1, 0, 1])
+array([0, 1, 0, 1, 1])
 >>> round(clf.score(X_test, y_test), 2)
-0.88
+0.76
+>>> clf.n_iter_  # the same epochs, weights and predictions as scikit-learn's
+385
 """
 
 REGRESSOR_DOC = f"""Multi-layer perceptron regressor: scikit-learn's, also on Dask data.
@@ -145,7 +147,7 @@ Examples
 >>> from sklearn.datasets import make_regression
 >>> from dasknn import MLPRegressor
 >>> X, y = make_regression(n_samples=200, n_features=5, noise=1, random_state=1)
->>> reg = MLPRegressor(hidden_layer_sizes=(20,), solver="lbfgs", max_iter=500,
+>>> reg = MLPRegressor(hidden_layer_sizes=(20,), solver="lbfgs", tol=1e-2, max_iter=2000,
 ...                    random_state=1).fit(X, y)
 >>> reg.score(X, y) > 0.99
 True

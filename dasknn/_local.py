@@ -60,21 +60,21 @@ def batch_size_for(batch_size, n_samples):
 
 def validation_split(n_samples, Y, cfg, rng):
     """Row indices ``(train, validation)`` of the early-stopping split."""
+    n_val = int(np.ceil(cfg.validation_fraction * n_samples))
+    if n_val < 2:
+        raise ValueError(
+            "The validation set is too small: early_stopping=True with "
+            f"validation_fraction={cfg.validation_fraction} keeps {n_val} of "
+            f"{n_samples} samples for validation. Increase 'validation_fraction' or "
+            "the size of your dataset, or set early_stopping=False."
+        )
     stratify = to_host(Y) != 0 if cfg.stratify else None
-    train, val = train_test_split(
+    return train_test_split(
         np.arange(n_samples),
         random_state=rng,
         test_size=cfg.validation_fraction,
         stratify=stratify,
     )
-    if val.shape[0] < 2:
-        raise ValueError(
-            "The validation set is too small: early_stopping=True with "
-            f"validation_fraction={cfg.validation_fraction} leaves {val.shape[0]} "
-            "validation sample(s). Increase 'validation_fraction' or the size of "
-            "your dataset, or set early_stopping=False."
-        )
-    return train, val
 
 
 def run_epoch(state, X, Y, sw, order, batch_size, cfg, xp):

@@ -250,7 +250,7 @@ class _BaseMLP(BaseEstimator):
         >>> from sklearn.datasets import make_classification
         >>> from dasknn import MLPClassifier
         >>> X, y = make_classification(n_samples=100, random_state=0)
-        >>> clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=300,
+        >>> clf = MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs",
         ...                     random_state=0).fit(X, y)
         >>> sk = clf.to_sklearn()
         >>> type(sk).__module__, bool((sk.predict(X) == clf.predict(X)).all())

@@ -44,7 +44,7 @@ def unpack(flat, layout, xp):
     --------
     >>> import numpy as np
     >>> from array_api_compat import numpy as xp
-    >>> coefs, intercepts = unpack(np.arange(8.0), Layout((2, 2, 1)), xp)
+    >>> coefs, intercepts = unpack(np.arange(9.0), Layout((2, 2, 1)), xp)
     >>> [c.shape for c in coefs], [b.shape for b in intercepts]
     ([(2, 2), (2, 1)], [(2,), (1,)])
     """

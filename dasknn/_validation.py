@@ -11,6 +11,7 @@ import math
 import numbers
 
 import numpy as np
+from sklearn.utils import check_array
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -131,22 +132,25 @@ float in the range [0, inf). Got -1 instead.
 
 
 def check_sample_weight(sample_weight, n_samples, dtype):
-    """Return sample weights as a 1-D float array of length ``n_samples``, or None."""
+    """Return sample weights as a 1-D array of ``dtype`` and length ``n_samples``, or None.
+
+    A scalar weights every row alike. Weights must be finite and not all zero.
+    """
     if sample_weight is None:
         return None
     if np.isscalar(sample_weight):
-        return np.full(n_samples, sample_weight, dtype=dtype)
-    sw = np.asarray(sample_weight)
+        sw = np.full(n_samples, sample_weight, dtype=dtype)
+    else:
+        sw = check_array(sample_weight, ensure_2d=False, dtype=dtype, order="C",
+                         input_name="sample_weight")
     if sw.ndim != 1 or sw.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight has shape {sw.shape} but X has {n_samples} samples: pass "
             f"one weight per row of X, as a 1-D array of shape ({n_samples},)."
         )
-    if not np.issubdtype(sw.dtype, np.number) or np.issubdtype(sw.dtype, np.complexfloating):
+    if not np.any(sw != 0):
         raise ValueError(
-            f"sample_weight must hold real numbers; got dtype {sw.dtype}."
+            "Sample weights must contain at least one non-zero number: "
+            "every row of sample_weight is zero."
         )
-    sw = sw.astype(dtype)
-    if not np.isfinite(sw).all():
-        raise ValueError("sample_weight contains NaN or infinity: give every row a finite weight.")
     return sw
