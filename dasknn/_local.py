@@ -35,6 +35,7 @@ class FitState:
     best_params: object = None
     n_iter: int = 0
     loss: float | None = None
+    history: list = field(default_factory=list)  # one dict per epoch (distributed fits)
 
 
 def take_rows(X, rows, xp):
@@ -77,25 +78,38 @@ def validation_split(n_samples, Y, cfg, rng):
     )
 
 
+def run_batches(params, opt_state, X, Y, sw, batches, cfg, xp):
+    """Take one optimizer step per batch of rows; return ``(params, opt_state, loss_sum)``.
+
+    ``batches`` yields slices or host index arrays into ``X``; ``loss_sum`` is the
+    batch losses weighted by batch sizes, as a float64 0-d array.
+    """
+    loss_sum = 0.0
+    for rows in batches:
+        loss, grad = flat_loss_and_grad(
+            params, take_rows(X, rows, xp), take_rows(Y, rows, xp),
+            take_rows(sw, rows, xp), cfg.net, xp,
+        )
+        params, opt_state = optim.update(params, grad, opt_state, cfg.hyper, xp)
+        size = rows.stop - rows.start if isinstance(rows, slice) else rows.shape[0]
+        loss_sum = loss_sum + xp.astype(loss, xp.float64) * size
+    return params, opt_state, loss_sum
+
+
+def epoch_batches(n_samples, batch_size, order):
+    """Row selections of one epoch: slices in order, or chunks of a permutation."""
+    for batch in gen_batches(n_samples, batch_size):
+        yield batch if order is None else order[batch]
+
+
 def run_epoch(state, X, Y, sw, order, batch_size, cfg, xp):
     """One pass of minibatch steps over the rows in ``order``; return the mean loss."""
     n = X.shape[0]
-    total = 0.0
-    for batch in gen_batches(n, batch_size):
-        rows = order[batch] if order is not None else batch
-        loss, grad = flat_loss_and_grad(
-            state.params,
-            take_rows(X, rows, xp),
-            take_rows(Y, rows, xp),
-            take_rows(sw, rows, xp),
-            cfg.net,
-            xp,
-        )
-        state.params, state.optimizer = optim.update(
-            state.params, grad, state.optimizer, cfg.hyper, xp
-        )
-        total = total + xp.astype(loss, xp.float64) * (batch.stop - batch.start)
-    return float(total) / n
+    state.params, state.optimizer, loss_sum = run_batches(
+        state.params, state.optimizer, X, Y, sw,
+        epoch_batches(n, batch_size, order), cfg, xp,
+    )
+    return float(loss_sum) / n
 
 
 def end_epoch(state, loss, n_samples, cfg, val_score):
@@ -179,17 +193,22 @@ def fit_stochastic(state, X, Y, sw, cfg, rng, score, incremental, xp):
             loss = run_epoch(state, X, Y, sw, order, batch_size, cfg, xp)
             if end_epoch(state, loss, n, cfg, val_score) or incremental:
                 break
-            if state.n_iter == cfg.max_iter:
-                warnings.warn(
-                    "Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                    "optimization hasn't converged yet." % cfg.max_iter,
-                    ConvergenceWarning,
-                )
+            warn_max_iter(state, cfg)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
     if cfg.early_stopping:
         state.params = state.best_params
     return state
+
+
+def warn_max_iter(state, cfg):
+    """scikit-learn's warning when the last allowed epoch has run."""
+    if state.n_iter == cfg.max_iter:
+        warnings.warn(
+            "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+            "optimization hasn't converged yet." % cfg.max_iter,
+            ConvergenceWarning,
+        )
 
 
 def fit_lbfgs(state, X, Y, sw, cfg, xp):
@@ -213,6 +232,13 @@ def fit_lbfgs(state, X, Y, sw, cfg, xp):
         jac=True,
         options={"maxfun": cfg.max_fun, "maxiter": cfg.max_iter, "gtol": cfg.tol},
     )
+    finish_lbfgs(state, result, cfg)
+    state.params = xp.astype(to_namespace(result.x, xp, like=state.params), dtype)
+    return state
+
+
+def finish_lbfgs(state, result, cfg):
+    """Record an L-BFGS-B result (iterations, loss, parameters) and warn if it stopped early."""
     state.n_iter = min(result.nit, cfg.max_iter)
     if result.status != 0:
         warnings.warn(
@@ -222,8 +248,6 @@ def fit_lbfgs(state, X, Y, sw, cfg, xp):
             ConvergenceWarning,
         )
     state.loss = float(result.fun)
-    state.params = xp.astype(to_namespace(result.x, xp, like=state.params), dtype)
-    return state
 
 
 def _as_float64(a, xp):

@@ -7,6 +7,7 @@ No maths and no training loop live here: the estimators validate, build a plain
 import numbers
 import warnings
 
+import dask.array as da
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
@@ -16,11 +17,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import _local
+from . import _engine, _local, _predict
 from . import _optimizers as optim
 from . import _stopping as stopping
 from ._activations import OUTPUT_LOSS
 from ._config import Config
+from ._dask_data import feature_names, is_dask, prepare
+from ._shard import TargetEncoder
 from ._device import namespace_of, to_host, to_namespace
 from ._network import Layout, Network, init_params, pack, predict_raw, unpack
 from ._validation import (
@@ -73,6 +76,9 @@ class _BaseMLP(BaseEstimator):
         "epsilon": [Interval(Real, 0, None, "neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, "left"), Options(np.inf, kind="float")],
         "max_fun": [Interval(Integral, 1, None, "left")],
+        "sync": [Options("model", "gradient")],
+        "sync_steps": [Options("auto"), Interval(Integral, 1, None, "left")],
+        "lr_scaling": [Options("linear", "sqrt", None)],
     }
 
     # ------------------------------------------------------------------ fitting
@@ -116,6 +122,10 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        if is_dask(X):
+            return self._fit_dask(X, y, sample_weight, incremental, first_pass)
+        if is_dask(y) or is_dask(sample_weight):
+            y, sample_weight = (v.compute() if is_dask(v) else v for v in (y, sample_weight))
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self.n_outputs_ = Y.shape[1]
@@ -133,6 +143,40 @@ class _BaseMLP(BaseEstimator):
             _local.fit_stochastic(state, X, Y, sw, cfg, rng, self._validation_score, incremental, xp)
         self._store(state, layout, xp)
         return self
+
+    def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
+        """Train on Dask collections with the distributed engine."""
+        data = _engine.Data(*prepare(X, y, sample_weight))
+        self._check_dask_features(X, data.X, reset=first_pass)
+        encode = TargetEncoder(self._dask_binarizer(data.y, incremental, first_pass), data.X.dtype)
+        self.n_outputs_ = self._dask_n_outputs(data.y)
+        layout = Layout((data.X.shape[1], *_hidden_sizes(self.hidden_layer_sizes), self.n_outputs_))
+        rng = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(layout, data.X.dtype, rng)
+        self._check_layout(layout)
+        cfg = self._config(layout)
+        state = self._fit_state(cfg, incremental, np, like=None)
+        if self.solver == "lbfgs":
+            _engine.fit_lbfgs(state, data, cfg, encode, rng)
+        else:
+            options = _engine.Options(self.sync, self.sync_steps, self.lr_scaling)
+            _engine.fit_stochastic(state, data, cfg, options, encode, rng,
+                                   is_classifier(self), incremental)
+        self._store(state, layout, np)
+        self.history_ = state.history
+        return self
+
+    def _check_dask_features(self, X, dX, reset):
+        if reset:
+            self.n_features_in_ = dX.shape[1]
+            names = feature_names(X)
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return
+        _predict.check_features(self, X, dX)
 
     def _initialize(self, layout, dtype, rng):
         """Set up a new model: attributes of an unfitted start and initial weights."""
@@ -222,10 +266,19 @@ class _BaseMLP(BaseEstimator):
             coefs, intercepts = unpack(params, net.layout, xp)
         return predict_raw(coefs, intercepts, X, net, xp)
 
-    def _raw_output(self, X):
+    def _predict_any(self, X, method):
+        """``method`` on in-memory data (eager) or on a Dask collection (lazy)."""
         check_is_fitted(self)
+        if is_dask(X):
+            return _predict.lazy(self, X, method)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        return self._forward(X)
+        return self._from_raw(self._forward(X), method)
+
+    def _score_any(self, X, y, sample_weight, in_memory_score):
+        if is_dask(X):
+            check_is_fitted(self)
+            return _predict.score(self, X, y, sample_weight, is_classifier(self))
+        return in_memory_score(X, y, sample_weight=sample_weight)
 
     def _validation_score(self, params, X, Y, sw):
         """Score of flat ``params`` on encoded validation data (early stopping)."""
@@ -313,6 +366,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        sync="model",
+        sync_steps="auto",
+        lr_scaling="linear",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -337,6 +393,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.sync = sync
+        self.sync_steps = sync_steps
+        self.lr_scaling = lr_scaling
 
     @staticmethod
     def _sklearn_class():
@@ -433,58 +492,102 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         labels = decode(pred.ravel() if self.n_outputs_ == 1 else pred)
         return accuracy_score(decode(Y), labels, sample_weight=sw)
 
+    def _from_raw(self, out, method):
+        if method == "predict":
+            return self._label_binarizer.inverse_transform(
+                out.ravel() if self.n_outputs_ == 1 else out
+            )
+        if self.n_outputs_ == 1:
+            p = out.ravel()
+            out = np.vstack([1 - p, p]).T
+        return np.log(out, out=out) if method == "predict_log_proba" else out
+
+    def _dask_binarizer(self, y, incremental, first_pass):
+        """Fit (or check against) the label binarizer with a small compute on ``y``."""
+        if y.ndim == 2:  # multilabel indicator matrix
+            sample = y[: min(y.shape[0], 100)].compute()
+            classes = np.arange(y.shape[1])
+        else:
+            sample = classes = np.unique(da.unique(y).compute())
+        refit = not hasattr(self, "classes_") or (not self.warm_start and not incremental)
+        if refit:
+            self._label_binarizer = LabelBinarizer().fit(sample)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            self._check_known_classes(classes)
+        return self._label_binarizer
+
+    def _dask_n_outputs(self, y):
+        lb = self._label_binarizer
+        return 1 if lb.y_type_ == "binary" else len(lb.classes_)
+
     def predict(self, X):
         """Predict class labels.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape \
+(n_samples, n_features)
             The input data.
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The predicted classes.
+            The predicted classes; a lazy dask array (dask Series for a dask
+            DataFrame) for Dask input.
         """
-        out = self._raw_output(X)
-        return self._label_binarizer.inverse_transform(
-            out.ravel() if self.n_outputs_ == 1 else out
-        )
+        return self._predict_any(X, "predict")
 
     def predict_proba(self, X):
         """Probability estimates, one column per class in ``classes_``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape \
+(n_samples, n_features)
             The input data.
 
         Returns
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
-            The predicted probability of each class.
+            The predicted probability of each class (lazy for Dask input).
         """
-        out = self._raw_output(X)
-        if self.n_outputs_ == 1:
-            p = out.ravel()
-            return np.vstack([1 - p, p]).T
-        return out
+        return self._predict_any(X, "predict_proba")
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape \
+(n_samples, n_features)
             The input data.
 
         Returns
         -------
         log_y_prob : ndarray of shape (n_samples, n_classes)
-            The log-probability of each class.
+            The log-probability of each class (lazy for Dask input).
         """
-        proba = self.predict_proba(X)
-        return np.log(proba, out=proba)
+        return self._predict_any(X, "predict_log_proba")
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on the given data; computed on the cluster for Dask input.
+
+        Parameters
+        ----------
+        X : {array-like, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like or dask collection of shape (n_samples,) or (n_samples, n_outputs)
+            True labels.
+        sample_weight : array-like or dask array of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Accuracy of ``self.predict(X)`` against ``y``.
+        """
+        return self._score_any(X, y, sample_weight, super().score)
 
     def _export_extra(self, sk):
         sk._label_binarizer = self._label_binarizer
@@ -530,6 +633,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        sync="model",
+        sync_steps="auto",
+        lr_scaling="linear",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -555,6 +661,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.sync = sync
+        self.sync_steps = sync_steps
+        self.lr_scaling = lr_scaling
 
     @staticmethod
     def _sklearn_class():
@@ -603,18 +712,52 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _score_encoded(self, Y, pred, sw):
         return r2_score(Y, pred.ravel() if pred.shape[1] == 1 else pred, sample_weight=sw)
 
+    def _from_raw(self, out, method):
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def _dask_binarizer(self, y, incremental, first_pass):
+        if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
+            raise ValueError(
+                f"y has dtype {y.dtype}: MLPRegressor needs numeric targets. For class "
+                "labels use MLPClassifier."
+            )
+        return None
+
+    def _dask_n_outputs(self, y):
+        return 1 if y.ndim == 1 else y.shape[1]
+
     def predict(self, X):
         """Predict target values.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape \
+(n_samples, n_features)
             The input data.
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The predicted values.
+            The predicted values; lazy (a dask array, or a dask Series for a dask
+            DataFrame) for Dask input.
         """
-        out = self._raw_output(X)
-        return out.ravel() if out.shape[1] == 1 else out
+        return self._predict_any(X, "predict")
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2; computed on the cluster for Dask input.
+
+        Parameters
+        ----------
+        X : {array-like, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like or dask collection of shape (n_samples,) or (n_samples, n_outputs)
+            True values.
+        sample_weight : array-like or dask array of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` against ``y``.
+        """
+        return self._score_any(X, y, sample_weight, super().score)

@@ -9,6 +9,8 @@ only says whether the schedule has anything left to try.
 import math
 from typing import NamedTuple
 
+from ._device import device
+
 
 class SGDState(NamedTuple):
     velocity: object
@@ -63,8 +65,11 @@ def _adam_update(params, grad, state, hyper, xp):
     m = b1 * state.m + (1 - b1) * grad
     v = b2 * state.v + (1 - b2) * (grad * grad)
     lr = hyper.learning_rate_init * math.sqrt(1 - b2**t) / (1 - b1**t)
-    step = -lr * m / (xp.sqrt(v) + hyper.epsilon)
-    return params + step, AdamState(m, v, t, lr)
+    # The step is formed in float64 whatever the dtype, as scikit-learn does (its
+    # rate is a numpy float64), then added and rounded to the parameters' dtype.
+    neg_lr = xp.asarray(-lr, dtype=xp.float64, device=device(m))
+    step = (neg_lr * m) / (xp.sqrt(v) + hyper.epsilon)
+    return xp.astype(params + step, params.dtype), AdamState(m, v, t, lr)
 
 
 def end_epoch(state, hyper, n_seen):

@@ -5,9 +5,11 @@ that they learn the same model. Run with ``python examples/quickstart.py``.
 """
 
 import time
+import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.preprocessing import StandardScaler
@@ -16,6 +18,7 @@ from dasknn import MLPClassifier
 
 
 def main(max_iter=60):
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)

@@ -6,6 +6,7 @@ estimator and its ``dasknn`` counterpart with identical parameters and data
 that the fitted attributes and predictions agree.
 """
 
+import inspect
 import re
 import warnings
 
@@ -176,10 +177,27 @@ DEEP = dict(hidden_layer_sizes=(8, 5), max_iter=15)
 # ---------------------------------------------------------------- API
 
 
+# Our own parameters (distributed training), keyword-only and after scikit-learn's.
+EXTRA_PARAMS = ["sync", "sync_steps", "lr_scaling"]
+
+
 @pytest.mark.parametrize("kind", [CLF, REG])
 def test_default_params_match(kind):
     sk, dk = getattr(sknn, kind)(), getattr(dasknn, kind)()
-    assert dk.get_params() == sk.get_params()
+    ours = dk.get_params()
+    assert {k: ours[k] for k in sk.get_params()} == sk.get_params()
+    assert sorted(set(ours) - set(sk.get_params())) == sorted(EXTRA_PARAMS)
+
+
+@pytest.mark.parametrize("kind", [CLF, REG])
+def test_signature_order_matches(kind):
+    sk_sig = inspect.signature(getattr(sknn, kind))
+    dk_sig = inspect.signature(getattr(dasknn, kind))
+    names = list(dk_sig.parameters)
+    assert names[: len(sk_sig.parameters)] == list(sk_sig.parameters)
+    assert names[len(sk_sig.parameters):] == EXTRA_PARAMS
+    for name in EXTRA_PARAMS:
+        assert dk_sig.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 # ---------------------------------------------------------------- solvers

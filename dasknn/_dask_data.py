@@ -1,0 +1,108 @@
+"""Lazy checks and alignment of Dask inputs: nothing here loads a whole collection.
+
+Dask DataFrames and Series become Dask arrays with known row chunks; y and
+sample_weight are chunked like X's rows; X gets a single column block. Only chunk
+sizes and (for classifiers) the set of labels are computed.
+"""
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+
+__all__ = ["is_dask", "prepare", "prepare_X", "feature_names"]
+
+
+def is_dask(obj):
+    """True for Dask arrays, DataFrames and Series."""
+    return obj is not None and dask.is_dask_collection(obj)
+
+
+def _is_frame(obj):
+    return hasattr(obj, "columns") and hasattr(obj, "map_partitions")
+
+
+def feature_names(X):
+    """Column names of a Dask DataFrame when they are all strings, else None."""
+    if not _is_frame(X):
+        return None
+    names = list(X.columns)
+    if names and all(isinstance(c, str) for c in names):
+        return np.asarray(names, dtype=object)
+    return None
+
+
+def _frame_to_array(X):
+    bad = [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
+           or pd.api.types.is_bool_dtype(t)]
+    if bad:
+        raise ValueError(
+            f"X has non-numeric columns {bad}: an MLP needs numbers. Encode them "
+            "first (e.g. dask_ml.preprocessing.Categorizer + DummyEncoder) or drop them."
+        )
+    return X.to_dask_array(lengths=True)
+
+
+def _as_array(obj, name):
+    if _is_frame(obj):
+        return _frame_to_array(obj) if name == "X" else obj.to_dask_array(lengths=True)
+    if hasattr(obj, "to_dask_array"):  # a Dask Series
+        return obj.to_dask_array(lengths=True)
+    return obj
+
+
+def prepare_X(X):
+    """``X`` as a 2-D floating Dask array with known row chunks and one column block."""
+    X = _as_array(X, "X")
+    if not isinstance(X, da.Array):
+        raise TypeError(f"Expected a Dask array or DataFrame for X, got {type(X).__name__}.")
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D Dask array for X, got {X.ndim} dimension(s) with shape "
+            f"{X.shape}. Reshape it to (n_samples, n_features), e.g. X.reshape(-1, 1) "
+            "for a single feature."
+        )
+    if not (np.issubdtype(X.dtype, np.number) and not np.issubdtype(X.dtype, np.complexfloating)):
+        raise ValueError(
+            f"X has dtype {X.dtype}: an MLP needs real numbers. Convert or encode "
+            "the data first (X.astype(float) for numbers stored as text)."
+        )
+    if any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    return X
+
+
+def _align(v, X, name):
+    """Chunk the rows of ``v`` (Dask, numpy or pandas) like the rows of ``X``."""
+    if v is None:
+        return None
+    if not is_dask(v):
+        v = np.asarray(v)
+        return da.from_array(v, chunks=(X.chunks[0],) + v.shape[1:])
+    v = _as_array(v, name)
+    if any(np.isnan(c) for c in v.chunks[0]):
+        v = v.compute_chunk_sizes()
+    if v.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but {name} has {v.shape[0]}: pass one {name} "
+            "entry per row of X."
+        )
+    if v.chunks[0] != X.chunks[0]:
+        v = v.rechunk((X.chunks[0],) + tuple((s,) for s in v.shape[1:]))
+    return v
+
+
+def prepare(X, y, sample_weight=None):
+    """Return ``(X, y, sample_weight)`` as Dask arrays sharing ``X``'s row chunks."""
+    X = prepare_X(X)
+    y = _align(y, X, "y")
+    if y is not None and y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    sw = _align(sample_weight, X, "sample_weight")
+    if sw is not None and sw.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {sw.shape}.")
+    return X, y, sw

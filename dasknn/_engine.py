@@ -1,0 +1,337 @@
+"""Data-parallel training on Dask data: shards, rounds, model averaging.
+
+Each worker trains on the rows it holds (its *shard*) for a round of local minibatch
+steps, then the models are averaged, weighted by the rows trained; the next round
+starts from the average. A whole epoch of rounds is submitted at once, so the
+scheduler pipelines it; the client collects a few scalars and one checkpoint of the
+parameters per epoch. ``sync='gradient'`` instead averages gradients every step
+(synchronous SGD), and L-BFGS sums the full-batch loss and gradient over shards.
+
+The engine reads a :class:`~dasknn._config.Config` and :class:`Options`, never an
+estimator, and runs the same code on a cluster or in-process (:mod:`._runner`).
+"""
+
+import math
+import time
+import uuid
+import warnings
+from typing import NamedTuple
+
+import dask
+import numpy as np
+import scipy.optimize
+
+from . import _local
+from . import _optimizers as optim
+from . import _shard
+from ._network import Layout
+
+
+class Options(NamedTuple):
+    """How to distribute: our keyword-only estimator parameters."""
+
+    sync: str = "model"  # 'model' (local SGD + averaging) or 'gradient'
+    sync_steps: object = "auto"  # local steps between averages, or 'auto'
+    lr_scaling: str | None = "linear"  # learning-rate rule for W averaged workers
+
+
+class Data(NamedTuple):
+    """Dask arrays of one fit, rows chunked alike."""
+
+    X: object
+    y: object
+    sample_weight: object
+
+
+def lr_factor(rule, n_shards):
+    """Learning-rate multiplier for ``n_shards`` averaged models.
+
+    Averaging W models makes 1/W as many sequential updates per epoch; 'linear'
+    scales the rate by W, 'sqrt' by sqrt(W), None keeps it.
+
+    Examples
+    --------
+    >>> lr_factor("linear", 4), lr_factor("sqrt", 4), lr_factor(None, 4)
+    (4, 2.0, 1)
+    """
+    if rule == "linear":
+        return n_shards
+    if rule == "sqrt":
+        return math.sqrt(n_shards)
+    return 1
+
+
+def auto_sync_steps(layout, batch_size, target_seconds=1.0):
+    """Local steps per round so that a round computes for about ``target_seconds``.
+
+    A deterministic estimate (the model must not depend on timing): 6 flops per
+    weight and sample for a forward and backward pass at 10 GFLOP/s per core, plus
+    0.2 ms of fixed cost a step. A synchronisation costs 20-30 ms, so rounds of a
+    second keep it under 5% of the epoch.
+    """
+    weights = sum(i * o for i, o in Layout(tuple(layout.units)).shapes)
+    step_seconds = 2e-4 + 6.0 * batch_size * weights / 1e10
+    return max(8, math.ceil(target_seconds / step_seconds))
+
+
+class _Seeds:
+    """Deterministic seeds for every shard, epoch and part of a fit."""
+
+    def __init__(self, rng):
+        self.base = int(rng.randint(np.iinfo(np.int32).max))
+
+    def __call__(self, *path):
+        return int(np.random.SeedSequence([self.base, *path]).generate_state(1)[0])
+
+
+def _make_parts(runner, data, encode, cfg, seeds, token):
+    val_fraction = cfg.validation_fraction if cfg.early_stopping else 0.0
+    blocks = [data.X.to_delayed().ravel(), data.y.to_delayed().ravel()]
+    blocks.append(data.sample_weight.to_delayed().ravel() if data.sample_weight is not None
+                  else [None] * len(blocks[0]))
+    make = dask.delayed(_shard.make_part, pure=True)
+    delayed = [make(x, y, w, encode, val_fraction, seeds(0, i),
+                    dask_key_name=f"dasknn-part-{i}-{token}")
+               for i, (x, y, w) in enumerate(zip(*blocks))]
+    return runner.parts(delayed)
+
+
+class _Cluster(NamedTuple):
+    """The shards of a fit and the facts the driver needs about them."""
+
+    runner: object
+    shards: list
+    homes: list
+    rows: list  # training rows per shard
+    val_rows: list
+    token: str
+
+    def submit(self, fn, *args, key, k=None):
+        return self.runner.submit(fn, *args, key=f"{key}-{self.token}",
+                                  worker=None if k is None else self.homes[k])
+
+
+def _build_shards(runner, data, encode, cfg, seeds):
+    token = uuid.uuid4().hex[:12]
+    parts = _make_parts(runner, data, encode, cfg, seeds, token)
+    n_shards = max(1, min(runner.n_workers, len(parts)))
+    groups, homes = runner.shards(parts, n_shards)
+    shards = [runner.submit(_shard.make_shard, *g, key=f"dasknn-shard-{k}-{token}", worker=h)
+              for k, (g, h) in enumerate(zip(groups, homes))]
+    sizes = runner.gather([runner.submit(_shard.shard_rows, s, key=f"dasknn-rows-{k}-{token}",
+                                         worker=h)
+                           for k, (s, h) in enumerate(zip(shards, homes))])
+    runner.release(parts)
+    rows = [s[0] for s in sizes]
+    if min(rows) == 0:
+        raise ValueError("A block of X has no training rows after the validation split: "
+                         "rechunk X into fewer, larger blocks.")
+    return _Cluster(runner, shards, homes, rows, [s[1] for s in sizes], token)
+
+
+def _round_plan(cluster, batch_size, steps):
+    """Batches per shard per round, so every shard ends its epoch in the same round."""
+    batches = [math.ceil(n / min(batch_size, n)) for n in cluster.rows]
+    n_rounds = max(1, math.ceil(max(batches) / steps))
+    return n_rounds, [math.ceil(b / n_rounds) for b in batches]
+
+
+def _epoch_model_sync(cluster, params, starts, cfg, plan_args, epoch):
+    """Submit one epoch of rounds with model averaging; return futures."""
+    n_rounds, per_round, batch_size, lr, seeds = plan_args
+    summaries, results = [], starts
+    for r in range(n_rounds):
+        results = [
+            cluster.submit(
+                _shard.train_round, params, results[k], cluster.shards[k],
+                _shard.Plan(seeds(1, epoch, k), r * per_round[k], per_round[k],
+                            min(batch_size, cluster.rows[k]), cfg.shuffle, lr),
+                cfg, key=f"dasknn-round-{epoch}-{r}-{k}", k=k)
+            for k in range(len(cluster.shards))
+        ]
+        params = cluster.submit(_shard.average, *results, key=f"dasknn-average-{epoch}-{r}")
+        summaries.append(cluster.submit(_shard.summarize, *results,
+                                        key=f"dasknn-summary-{epoch}-{r}"))
+    return params, results, summaries
+
+
+def _validation_score(cluster, params, cfg, classifier, epoch):
+    stats = [cluster.submit(_shard.score_stats, params, s, cfg.net, classifier,
+                            key=f"dasknn-validate-{epoch}-{k}", k=k)
+             for k, s in enumerate(cluster.shards)]
+    return _shard.combine_scores(cluster.runner.gather(stats), classifier)
+
+
+def _sgd_rate(state, hyper):
+    return state.learning_rate if hyper.solver == "sgd" else None
+
+
+def fit_stochastic(state, data, cfg, options, encode, rng, classifier, incremental):
+    """Train with 'sgd' or 'adam' on Dask data, updating ``state`` (a FitState)."""
+    from ._runner import current_runner
+
+    seeds = _Seeds(rng)
+    with current_runner() as runner:
+        cluster = _build_shards(runner, data, encode, cfg, seeds)
+        try:
+            _train(state, cluster, cfg, options, seeds, classifier, incremental)
+        finally:
+            runner.release(cluster.shards)
+    return state
+
+
+def _train(state, cluster, cfg, options, seeds, classifier, incremental):
+    n_shards = len(cluster.shards)
+    factor = lr_factor(options.lr_scaling, n_shards) if options.sync == "model" else 1
+    cfg = cfg._replace(hyper=cfg.hyper._replace(
+        learning_rate_init=cfg.hyper.learning_rate_init * factor))
+    if state.optimizer is None or not incremental:
+        state.optimizer = optim.init(state.params, cfg.hyper, np)
+    n_train = sum(cluster.rows)
+    batch_size = _local.batch_size_for(cfg.batch_size, n_train)
+    steps = (auto_sync_steps(cfg.net.layout, batch_size) if options.sync_steps == "auto"
+             else int(options.sync_steps))
+    if options.sync == "gradient":
+        steps = 1
+    n_rounds, per_round = _round_plan(cluster, batch_size, steps)
+    state.n_iter = 0
+    starts = [state.optimizer] * n_shards
+    ran = False
+    try:
+        for epoch in range(cfg.max_iter):
+            tic = time.perf_counter()
+            plan = (n_rounds, per_round, batch_size, _sgd_rate(state.optimizer, cfg.hyper), seeds)
+            run = _epoch_gradient_sync if options.sync == "gradient" else _epoch_model_sync
+            params_f, starts, summaries = run(cluster, state.params, starts, cfg, plan, epoch)
+            ran = True
+            rounds = cluster.runner.gather(summaries)
+            state.params = np.asarray(cluster.runner.gather(params_f))
+            loss = sum(r[0] for r in rounds) / max(1, sum(r[1] for r in rounds))
+            val = None
+            if cfg.early_stopping:
+                val = lambda _p: _validation_score(cluster, params_f, cfg, classifier, epoch)  # noqa: E731
+            stop = _local.end_epoch(state, loss, n_train, cfg, val)
+            state.history.append(_epoch_record(state, rounds, time.perf_counter() - tic,
+                                               n_train, n_shards))
+            if stop or incremental:
+                break
+            _local.warn_max_iter(state, cfg)
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+    if ran:
+        state.optimizer = cluster.runner.gather(
+            cluster.submit(_shard.average_states, *starts, key="dasknn-optstate"))
+    cluster.runner.release(starts)
+    if cfg.early_stopping:
+        state.params = state.best_params
+    return state
+
+
+def _epoch_record(state, rounds, seconds, n_train, n_workers):
+    """Plain-data metrics of an epoch (JSON-able)."""
+    compute = sum(r[2] for r in rounds)
+    return {
+        "epoch": len(state.loss_curve),
+        "loss": state.loss,
+        "validation_score": state.validation_scores[-1] if state.validation_scores else None,
+        "seconds": seconds,
+        "samples_per_second": n_train / seconds if seconds else None,
+        "sync_share": max(0.0, 1.0 - compute / seconds) if seconds else None,
+        "rounds": len(rounds),
+        "workers": n_workers,
+        "learning_rate": float(state.optimizer.learning_rate),
+    }
+
+
+# ------------------------------------------------------------ synchronous gradients
+def _epoch_gradient_sync(cluster, params, starts, cfg, plan_args, epoch):
+    """One epoch of exact synchronous SGD: gradients averaged at every step."""
+    n_rounds, per_round, batch_size, lr, seeds = plan_args
+    opt = starts[0] if not isinstance(starts[0], _shard.RoundResult) else starts[0].opt_state
+    state = cluster.submit(_start_step, params, opt, key=f"dasknn-step-{epoch}-start")
+    summaries = []
+    for r in range(n_rounds):
+        grads = [
+            cluster.submit(_grad_at, state, cluster.shards[k],
+                           _shard.Plan(seeds(1, epoch, k), r, 1, min(batch_size, cluster.rows[k]),
+                                       cfg.shuffle, lr),
+                           cfg.net, key=f"dasknn-grad-{epoch}-{r}-{k}", k=k)
+            for k in range(len(cluster.shards))
+        ]
+        state = cluster.submit(_apply_step, state, cfg, lr, *grads,
+                               key=f"dasknn-average-{epoch}-{r}")
+        summaries.append(cluster.submit(_step_summary, *grads, key=f"dasknn-summary-{epoch}-{r}"))
+    params = cluster.submit(_params_of, state, key=f"dasknn-params-{epoch}")
+    return params, [state] * len(cluster.shards), summaries
+
+
+def _params_of(result):
+    return result.params
+
+
+def _start_step(params, opt):
+    return _shard.RoundResult(params, opt, 0.0, 1, 0.0)
+
+
+def _grad_at(state, shard, plan, net):
+    return _shard.step_grad(state.params, shard, plan, net)
+
+
+def _apply_step(state, cfg, lr, *grads):
+    n = sum(g.n_rows for g in grads)
+    if n == 0:
+        return state
+    grad = sum(g.grad_sum for g in grads) / n
+    opt = state.opt_state if lr is None else state.opt_state._replace(learning_rate=lr)
+    params, opt = optim.update(state.params, grad, opt, cfg.hyper, np)
+    return _shard.RoundResult(params, opt, 0.0, n, 0.0)
+
+
+def _step_summary(*grads):
+    return (sum(g.loss_sum for g in grads), sum(g.n_rows for g in grads), 0.0, 0.0)
+
+
+# --------------------------------------------------------------------------- L-BFGS
+def fit_lbfgs(state, data, cfg, encode, rng):
+    """Full-batch L-BFGS-B on Dask data: loss and gradient tree-summed over shards."""
+    from ._runner import current_runner
+
+    seeds = _Seeds(rng)
+    with current_runner() as runner:
+        cluster = _build_shards(runner, data, encode, cfg._replace(early_stopping=False), seeds)
+        try:
+            _run_lbfgs(state, cluster, cfg)
+        finally:
+            runner.release(cluster.shards)
+    return state
+
+
+def _run_lbfgs(state, cluster, cfg):
+    calls = iter(range(10**9))
+    layout, alpha = cfg.net.layout, cfg.net.alpha
+
+    def fun(flat):
+        i = next(calls)
+        flat = flat.astype(state.params.dtype) if state.params.dtype == np.float32 else flat
+        sums = [cluster.submit(_shard.loss_grad_sums, flat, s, cfg.net,
+                               key=f"dasknn-lossgrad-{i}-{k}", k=k)
+                for k, s in enumerate(cluster.shards)]
+        loss, grad, weight = cluster.runner.gather(
+            cluster.submit(_shard.add, *sums, key=f"dasknn-sum-{i}"))
+        pen, pen_grad = _penalty(flat, layout, alpha, weight)
+        return loss / weight + pen, (grad / weight + pen_grad).astype(np.float64)
+
+    result = scipy.optimize.minimize(
+        fun, state.params.astype(np.float64), method="L-BFGS-B", jac=True,
+        options={"maxfun": cfg.max_fun, "maxiter": cfg.max_iter, "gtol": cfg.tol},
+    )
+    _local.finish_lbfgs(state, result, cfg)
+    state.params = result.x.astype(state.params.dtype)
+
+
+def _penalty(flat, layout, alpha, weight):
+    n_weights = sum(i * o for i, o in layout.shapes)
+    w = flat[:n_weights]
+    grad = np.zeros_like(flat)
+    grad[:n_weights] = alpha * w / weight
+    return 0.5 * alpha * float(w @ w) / weight, grad

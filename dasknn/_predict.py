@@ -1,0 +1,86 @@
+"""Lazy prediction and cluster-side scoring on Dask collections.
+
+Predictions are built block by block with ``map_blocks`` / ``map_partitions`` under
+keys named ``dasknn-predict-...``; the fitted model enters the graph once. Scores
+are reduced on the cluster, so only scalars reach the client.
+"""
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+
+from ._dask_data import _align, _is_frame, feature_names, prepare_X
+
+
+def check_features(est, X, dX):
+    """Refuse data whose width or column names differ from those seen in fit."""
+    if dX.shape[1] != est.n_features_in_:
+        raise ValueError(
+            f"X has {dX.shape[1]} features, but {type(est).__name__} is expecting "
+            f"{est.n_features_in_} features as input."
+        )
+    names, fitted = feature_names(X), getattr(est, "feature_names_in_", None)
+    if fitted is not None and names is not None and list(names) != list(fitted):
+        raise ValueError(
+            "The feature names should match those that were passed during fit: "
+            f"got {list(names)}, expected {list(fitted)}."
+        )
+
+
+def _apply(block, est, method):
+    """Run ``method`` of ``est`` on one in-memory block (already validated)."""
+    return est._from_raw(est._forward(np.asarray(block, dtype=est.coefs_[0].dtype)), method)
+
+
+def _output_shape(est, method):
+    """Width of the output (None for 1-D) and its dtype."""
+    if method == "predict":
+        if hasattr(est, "classes_"):
+            multilabel = est._label_binarizer.y_type_.startswith("multilabel")
+            return (est.n_outputs_ if multilabel else None), est.classes_.dtype
+        return (None if est.n_outputs_ == 1 else est.n_outputs_), est.coefs_[-1].dtype
+    return max(2, est.n_outputs_), est.coefs_[-1].dtype
+
+
+def lazy(est, X, method):
+    """``method`` ('predict', 'predict_proba', ...) of ``est`` as a lazy collection."""
+    dX = prepare_X(X)
+    check_features(est, X, dX)
+    width, dtype = _output_shape(est, method)
+    model = dask.delayed(est, pure=True)
+    if _is_frame(X) and method == "predict" and width is None:
+        return X.map_partitions(_apply_frame, model, method, meta=pd.Series([], dtype=dtype),
+                                token="dasknn-predict")
+    if width is None:
+        return dX.map_blocks(_apply, model, method, drop_axis=1, dtype=dtype,
+                             meta=np.empty((0,), dtype=dtype), token=f"dasknn-{method}")
+    return dX.map_blocks(_apply, model, method, chunks=(dX.chunks[0], (width,)), dtype=dtype,
+                         meta=np.empty((0, 0), dtype=dtype), token=f"dasknn-{method}")
+
+
+def _apply_frame(frame, est, method):
+    return pd.Series(_apply(frame.to_numpy(), est, method), index=frame.index)
+
+
+def score(est, X, y, sample_weight, classifier):
+    """Accuracy (classifiers) or R^2 (regressors), reduced on the cluster."""
+    pred = lazy(est, X, "predict")
+    if hasattr(pred, "to_dask_array"):
+        pred = pred.to_dask_array(lengths=True)
+    dX = prepare_X(X)
+    y = _align(y, dX, "y")
+    w = _align(sample_weight, dX, "sample_weight")
+    if w is None:
+        w = da.ones(dX.shape[0], chunks=dX.chunks[0])
+    if classifier:
+        correct = pred == y if pred.ndim == 1 else (pred == y).all(axis=1)
+        return float(da.average(correct, weights=w).compute())
+    y = y.reshape(y.shape[0], -1).astype(np.float64)
+    pred = pred.reshape(pred.shape[0], -1)
+    wc = w[:, None]
+    ybar = (wc * y).sum(axis=0) / w.sum()
+    sst, sse = dask.compute(((y - ybar) ** 2 * wc).sum(axis=0), ((y - pred) ** 2 * wc).sum(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(sst > 0, 1 - sse / sst, np.where(sse > 0, 0.0, 1.0))
+    return float(np.mean(r2))

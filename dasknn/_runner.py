@@ -1,0 +1,121 @@
+"""Where engine tasks run: on a ``dask.distributed`` cluster, or in this process.
+
+The engine writes ``runner.submit(fn, *args, key=..., worker=...)`` once; a
+:class:`ClusterRunner` turns that into a future on the cluster, an
+:class:`InlineRunner` (no distributed Client) calls ``fn`` at once. Both expose the
+same few verbs, so the training algorithm is written a single time.
+"""
+
+import contextlib
+import dask
+
+
+class InlineRunner:
+    """Runs every task immediately in this process (dask's local scheduler for data)."""
+
+    n_workers = 1
+
+    def parts(self, delayed_parts):
+        return list(dask.compute(*delayed_parts))
+
+    def shards(self, parts, n_shards):
+        return [parts], [None]
+
+    def submit(self, fn, *args, key=None, worker=None):
+        return fn(*args)
+
+    def gather(self, items):
+        return items
+
+    def release(self, *items):
+        pass
+
+
+class ClusterRunner:
+    """Runs tasks on the workers of a ``distributed.Client``."""
+
+    def __init__(self, client):
+        self.client = client
+        self.workers = sorted(client.scheduler_info()["workers"])
+        self.n_workers = len(self.workers)
+
+    def parts(self, delayed_parts):
+        from distributed import wait
+
+        futures = self.client.compute(delayed_parts)
+        wait(futures)
+        for f in futures:
+            if f.status == "error":
+                f.result()  # raises the task's own exception (e.g. NaN in X)
+        return futures
+
+    def shards(self, parts, n_shards):
+        """Split ``parts`` into ``n_shards`` contiguous groups, each on one worker.
+
+        The grouping depends only on the order of the parts, so the model does not
+        depend on where the scheduler happened to put them; each group goes to the
+        worker that already holds most of its bytes.
+        """
+        bounds = [round(k * len(parts) / n_shards) for k in range(n_shards + 1)]
+        groups = [parts[bounds[k] : bounds[k + 1]] for k in range(n_shards)]
+        who_has = self.client.who_has(parts)
+        free, homes = list(self.workers), []
+        for group in groups:
+            counts = {w: sum(w in who_has.get(p.key, ()) for p in group) for w in free}
+            home = max(free, key=lambda w: (counts[w], -free.index(w)))
+            free.remove(home)
+            homes.append(home)
+        return groups, homes
+
+    def submit(self, fn, *args, key=None, worker=None):
+        kwargs = {"pure": False}
+        if key is not None:
+            kwargs["key"] = key
+        if worker is not None:
+            kwargs.update(workers=[worker], allow_other_workers=True)
+        return self.client.submit(fn, *args, **kwargs)
+
+    def gather(self, items):
+        return self.client.gather(items)
+
+    def release(self, *items):
+        futures = [f for f in _flatten(items) if hasattr(f, "release")]
+        if futures:
+            self.client.cancel(futures)
+
+
+def _flatten(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+@contextlib.contextmanager
+def current_runner():
+    """The runner for the Client in scope: a worker's client inside a task, the
+    default client otherwise, or in-process execution when there is none."""
+    try:
+        from distributed import get_worker, worker_client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        yield InlineRunner()
+        return
+    try:
+        get_worker()
+        inside_task = True
+    except ValueError:
+        inside_task = False
+    from distributed import default_client, span
+
+    if inside_task:
+        with worker_client() as client, span("dasknn-fit"):
+            yield ClusterRunner(client)
+        return
+    try:
+        client = default_client()
+    except ValueError:
+        yield InlineRunner()
+        return
+    with span("dasknn-fit"):
+        yield ClusterRunner(client)

@@ -1,0 +1,242 @@
+"""What runs inside a worker: building shards, training rounds, averaging, scoring.
+
+Pure functions of plain data (numpy arrays, NamedTuples), so a task can run them on
+any worker, and the in-process fallback can call them directly. A *part* is one
+row block of X with its targets and weights; a *shard* is the parts one worker
+trains on, concatenated once.
+"""
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.utils import gen_batches
+
+from ._local import run_batches
+from ._network import flat_loss_and_grad, predict_raw, unpack
+
+_WARMED = set()
+
+
+class Part(NamedTuple):
+    """Training rows and held-out validation rows of one block (or one shard)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    sw: np.ndarray | None
+    X_val: np.ndarray
+    Y_val: np.ndarray
+    sw_val: np.ndarray | None
+
+
+class TargetEncoder:
+    """Turns a block of targets into 2-D float columns (one-hot for classifiers)."""
+
+    def __init__(self, binarizer, dtype):
+        self.binarizer, self.dtype = binarizer, np.dtype(dtype)
+
+    def __call__(self, y):
+        if self.binarizer is not None:
+            return self.binarizer.transform(y).astype(self.dtype)
+        y = np.asarray(y, dtype=self.dtype)
+        return y.reshape(y.shape[0], -1)
+
+
+def _check_finite(X, what):
+    if not np.isfinite(X).all():
+        raise ValueError(
+            f"{what} contains NaN or infinity. Remove or impute those rows first "
+            "(e.g. X[da.isfinite(X).all(axis=1)], or sklearn.impute.SimpleImputer)."
+        )
+
+
+def make_part(X, y, sw, encode, val_fraction, seed):
+    """Check and encode one block; hold out ``val_fraction`` of it for validation."""
+    X = np.ascontiguousarray(X, dtype=encode.dtype)
+    _check_finite(X, "X")
+    Y = encode(y)
+    _check_finite(Y, "y")
+    sw = None if sw is None else np.asarray(sw, dtype=encode.dtype)
+    n_val = int(np.ceil(val_fraction * X.shape[0])) if val_fraction else 0
+    order = np.random.RandomState(seed).permutation(X.shape[0])
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    take = lambda a, rows: None if a is None else a[rows]  # noqa: E731
+    return Part(X[train], Y[train], take(sw, train), X[val], Y[val], take(sw, val))
+
+
+def _warm_blas(dtype):
+    """Run one large GEMM per process: OpenBLAS is slow on small ones until then."""
+    if dtype not in _WARMED:
+        a = np.ones((512, 512), dtype=dtype)
+        a @ a
+        _WARMED.add(dtype)
+
+
+def make_shard(*parts):
+    """Concatenate a worker's parts into one contiguous shard."""
+    _warm_blas(parts[0].X.dtype)
+    join = lambda arrays: None if arrays[0] is None else np.concatenate(arrays)  # noqa: E731
+    return Part(*(join([p[i] for p in parts]) for i in range(len(Part._fields))))
+
+
+def shard_rows(shard):
+    """``(training rows, validation rows, sum of training weights)`` of a shard."""
+    total = shard.X.shape[0] if shard.sw is None else float(shard.sw.sum())
+    return shard.X.shape[0], shard.X_val.shape[0], total
+
+
+class Plan(NamedTuple):
+    """Which minibatches of its shard a worker runs in one round."""
+
+    seed: int
+    first_batch: int
+    n_batches: int
+    batch_size: int
+    shuffle: bool
+    learning_rate: float | None  # the schedule's current rate ('sgd'), else None
+
+
+class RoundResult(NamedTuple):
+    params: np.ndarray
+    opt_state: object
+    loss_sum: float
+    n_rows: int
+    seconds: float
+
+
+def _round_batches(n, plan):
+    order = np.random.RandomState(plan.seed).permutation(n) if plan.shuffle else None
+    slices = list(gen_batches(n, plan.batch_size))
+    for batch in slices[plan.first_batch : plan.first_batch + plan.n_batches]:
+        yield batch if order is None else order[batch]
+
+
+def train_round(params, start, shard, plan, cfg):
+    """Run a round of local minibatch steps from ``params``.
+
+    ``start`` is this shard's previous :class:`RoundResult` (its optimizer state
+    carries over) or an initial optimizer state.
+    """
+    opt = start.opt_state if isinstance(start, RoundResult) else start
+    if plan.learning_rate is not None:
+        opt = opt._replace(learning_rate=plan.learning_rate)
+    tic = time.perf_counter()
+    batches = list(_round_batches(shard.X.shape[0], plan))
+    params, opt, loss_sum = run_batches(params, opt, shard.X, shard.Y, shard.sw,
+                                        batches, cfg, np)
+    rows = sum(b.stop - b.start if isinstance(b, slice) else b.shape[0] for b in batches)
+    return RoundResult(params, opt, float(loss_sum), rows, time.perf_counter() - tic)
+
+
+def average(*results):
+    """Average the parameters of round results, weighted by rows trained."""
+    weights = np.array([r.n_rows for r in results], dtype=np.float64)
+    if weights.sum() == 0:
+        return results[0].params
+    out = np.zeros_like(results[0].params)
+    for w, r in zip(weights / weights.sum(), results):
+        if w:
+            out += w * r.params
+    return out
+
+
+def average_states(*results):
+    """One optimizer state for the whole model: moments averaged, step count maxed."""
+    first = results[0].opt_state
+    weights = np.array([max(r.n_rows, 1) for r in results], dtype=np.float64)
+    weights /= weights.sum()
+    mean = lambda name: sum(w * getattr(r.opt_state, name) for w, r in zip(weights, results))  # noqa: E731
+    if hasattr(first, "velocity"):
+        return first._replace(velocity=mean("velocity"))
+    return first._replace(m=mean("m"), v=mean("v"), t=max(r.opt_state.t for r in results))
+
+
+def summarize(*results):
+    """Scalars of a round for the client: loss sum, rows, slowest and total seconds."""
+    return (sum(r.loss_sum for r in results), sum(r.n_rows for r in results),
+            max(r.seconds for r in results), sum(r.seconds for r in results))
+
+
+# ----------------------------------------------------------------- full-batch maths
+def loss_grad_sums(params, shard, net):
+    """Data loss and gradient summed over a shard (no penalty): the L-BFGS pieces."""
+    weight = shard.X.shape[0] if shard.sw is None else float(shard.sw.sum())
+    loss, grad = flat_loss_and_grad(params, shard.X, shard.Y, shard.sw,
+                                    net._replace(alpha=0.0), np)
+    return float(loss) * weight, grad * weight, weight
+
+
+def add(*items):
+    """Element-wise sum of tuples (tree reduction of :func:`loss_grad_sums`)."""
+    return tuple(sum(vals) for vals in zip(*items))
+
+
+class StepGrad(NamedTuple):
+    grad_sum: np.ndarray
+    loss_sum: float
+    n_rows: int
+
+
+def step_grad(params, shard, plan, net):
+    """Gradient of one minibatch (``plan`` names exactly one batch), times its rows."""
+    rows = list(_round_batches(shard.X.shape[0], plan))
+    if not rows:
+        return StepGrad(np.zeros_like(params), 0.0, 0)
+    r = rows[0]
+    take = lambda a: None if a is None else a[r]  # noqa: E731
+    loss, grad = flat_loss_and_grad(params, take(shard.X), take(shard.Y), take(shard.sw), net, np)
+    n = r.stop - r.start if isinstance(r, slice) else r.shape[0]
+    return StepGrad(grad * n, float(loss) * n, n)
+
+
+# ------------------------------------------------------------------------- scoring
+def score_stats(params, shard, net, classifier, validation=True):
+    """Sufficient statistics of the score on a shard's validation (or training) rows.
+
+    Classifiers: ``(weighted correct, total weight)``; regressors, per output:
+    ``(weight, mean, M2, weighted squared error)`` for a parallel R^2.
+    """
+    X, Y, sw = (shard.X_val, shard.Y_val, shard.sw_val) if validation else shard[:3]
+    w = np.ones(X.shape[0]) if sw is None else sw.astype(np.float64)
+    if X.shape[0] == 0:
+        return None
+    coefs, intercepts = unpack(params, net.layout, np)
+    pred = predict_raw(coefs, intercepts, X, net, np)
+    if not np.isfinite(pred).all():
+        return "nan"
+    if classifier:
+        if pred.shape[1] == 1 or net.out_activation == "logistic":
+            correct = ((pred > 0.5) == (Y > 0.5)).all(axis=1)
+        else:
+            correct = pred.argmax(axis=1) == Y.argmax(axis=1)
+        return np.array([np.dot(w, correct), w.sum()])
+    total = w.sum()
+    mean = (w @ Y) / total
+    m2 = w @ (Y - mean) ** 2
+    sse = w @ (Y - pred) ** 2
+    return np.stack([np.full_like(mean, total), mean, m2, sse])
+
+
+def _merge_regression(a, b):
+    wa, ma, m2a, sa = a
+    wb, mb, m2b, sb = b
+    w = wa + wb
+    delta = mb - ma
+    return np.stack([w, ma + delta * wb / w, m2a + m2b + delta**2 * wa * wb / w, sa + sb])
+
+
+def combine_scores(stats, classifier):
+    """Score from the per-shard statistics of :func:`score_stats`."""
+    stats = [s for s in stats if s is not None]
+    if any(isinstance(s, str) for s in stats):
+        return np.nan
+    if classifier:
+        correct, total = np.sum(stats, axis=0)
+        return float(correct / total)
+    merged = stats[0]
+    for s in stats[1:]:
+        merged = _merge_regression(merged, s)
+    _, _, sst, sse = merged
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(sst > 0, 1 - sse / sst, np.where(sse > 0, 0.0, 1.0))
+    return float(np.mean(r2))
