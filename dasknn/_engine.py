@@ -247,8 +247,7 @@ def _epoch_record(state, rounds, seconds, n_train, n_workers):
 def _epoch_gradient_sync(cluster, params, starts, cfg, plan_args, epoch):
     """One epoch of exact synchronous SGD: gradients averaged at every step."""
     n_rounds, per_round, batch_size, lr, seeds = plan_args
-    opt = starts[0] if not isinstance(starts[0], _shard.RoundResult) else starts[0].opt_state
-    state = cluster.submit(_start_step, params, opt, key=f"dasknn-step-{epoch}-start")
+    state = cluster.submit(_start_step, params, starts[0], key=f"dasknn-step-{epoch}-start")
     summaries = []
     for r in range(n_rounds):
         grads = [
@@ -269,7 +268,9 @@ def _params_of(result):
     return result.params
 
 
-def _start_step(params, opt):
+def _start_step(params, start):
+    """The step state of an epoch: given parameters, optimizer state carried over."""
+    opt = start.opt_state if isinstance(start, _shard.RoundResult) else start
     return _shard.RoundResult(params, opt, 0.0, 1, 0.0)
 
 

@@ -79,9 +79,11 @@ class ClusterRunner:
         return self.client.gather(items)
 
     def release(self, *items):
-        futures = [f for f in _flatten(items) if hasattr(f, "release")]
-        if futures:
-            self.client.cancel(futures)
+        """Drop our references so the scheduler can forget these results (their
+        dependents, already computed or still queued, are left alone)."""
+        for f in _flatten(items):
+            if hasattr(f, "release"):
+                f.release()
 
 
 def _flatten(items):

@@ -1,0 +1,277 @@
+"""Training on Dask collections on a real multi-process LocalCluster."""
+
+import warnings
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import get_task_stream, wait
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+from dasknn import MLPClassifier, MLPRegressor
+
+from cluster_utils import scheduler_task_count, wait_for_task_count
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+PARAMS = dict(hidden_layer_sizes=(32,), max_iter=8, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def clf_data():
+    X, y = make_classification(n_samples=12000, n_features=20, n_informative=12,
+                               n_classes=3, random_state=0)
+    return X[:10000], y[:10000], X[10000:], y[10000:]
+
+
+@pytest.fixture(scope="module")
+def reg_data():
+    X, y = make_regression(n_samples=12000, n_features=10, n_informative=8, noise=5.0,
+                           random_state=0)
+    y = y / y.std()
+    return X[:10000], y[:10000], X[10000:], y[10000:]
+
+
+def _dask(X, y, blocks=10):
+    rows = X.shape[0] // blocks
+    return da.from_array(X, chunks=(rows, -1)), da.from_array(y, chunks=rows)
+
+
+def test_classifier_reaches_sklearn_accuracy_on_every_worker(client, clf_data):
+    X, y, X_test, y_test = clf_data
+    dX, dy = _dask(X, y)
+    with get_task_stream(client) as ts:
+        ours = MLPClassifier(**PARAMS).fit(dX, dy)
+    theirs = SkMLPClassifier(**PARAMS).fit(X, y)
+    assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test) - 0.01
+    round_workers = {t["worker"] for t in ts.data if str(t["key"]).startswith("('dasknn-round")
+                     or "dasknn-round" in str(t["key"])}
+    assert round_workers == set(client.scheduler_info()["workers"])
+    assert ours.n_iter_ == len(ours.loss_curve_) == len(ours.history_)
+    assert ours.coefs_[0].dtype == np.float64
+
+
+def test_regressor_reaches_sklearn_r2(client, reg_data):
+    X, y, X_test, y_test = reg_data
+    ours = MLPRegressor(**PARAMS).fit(*_dask(X, y))
+    theirs = SkMLPRegressor(**PARAMS).fit(X, y)
+    assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test) - 0.01
+
+
+def test_same_random_state_same_model(client, clf_data):
+    X, y, *_ = clf_data
+    a = MLPClassifier(**PARAMS).fit(*_dask(X, y))
+    b = MLPClassifier(**PARAMS).fit(*_dask(X, y))
+    for ca, cb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_array_equal(ca, cb)
+    assert a.loss_curve_ == b.loss_curve_
+
+
+def test_no_leaked_tasks_or_futures(client, clf_data):
+    X, y, *_ = clf_data
+    dX, dy = _dask(X, y)
+    dX, dy = client.persist([dX, dy])
+    wait([dX, dy])
+    before = scheduler_task_count(client)
+    assert before >= 20  # the persisted blocks
+    MLPClassifier(**PARAMS, early_stopping=True).fit(dX, dy)
+    assert wait_for_task_count(client, before), (before, scheduler_task_count(client))
+    del dX, dy
+
+
+def test_float32_stays_float32(client, clf_data):
+    X, y, X_test, _ = clf_data
+    clf = MLPClassifier(**PARAMS).fit(*_dask(X.astype(np.float32), y))
+    assert clf.coefs_[0].dtype == np.float32
+    proba = clf.predict_proba(da.from_array(X_test.astype(np.float32), chunks=500))
+    assert proba.dtype == np.float32 and proba.compute().dtype == np.float32
+
+
+def test_early_stopping(client, clf_data):
+    X, y, X_test, y_test = clf_data
+    clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=200, random_state=0,
+                        early_stopping=True, n_iter_no_change=3).fit(*_dask(X, y))
+    assert clf.n_iter_ < 200
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    assert clf.score(X_test, y_test) > 0.8
+
+
+def test_partial_fit_is_one_epoch(client, clf_data):
+    X, y, X_test, y_test = clf_data
+    dX, dy = _dask(X, y)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), random_state=0)
+    clf.partial_fit(dX, dy, classes=np.unique(y))
+    assert clf.n_iter_ == 1 and clf.t_ == X.shape[0]
+    first = clf.score(X_test, y_test)
+    for _ in range(4):
+        clf.partial_fit(dX, dy)
+    assert clf.t_ == 5 * X.shape[0] and len(clf.loss_curve_) == 5
+    assert clf.score(X_test, y_test) > first
+
+
+def test_lazy_predict_has_right_chunks_and_meta(client, clf_data):
+    X, y, X_test, _ = clf_data
+    clf = MLPClassifier(**PARAMS).fit(*_dask(X, y))
+    dX_test = da.from_array(X_test, chunks=(500, 5))  # chunked along columns too
+    pred = clf.predict(dX_test)
+    assert isinstance(pred, da.Array) and pred.chunks == ((500,) * 4,)
+    assert pred.dtype == clf.classes_.dtype and isinstance(pred._meta, np.ndarray)
+    assert all(str(k[0] if isinstance(k, tuple) else k).startswith("dasknn-predict")
+               for k in pred.__dask_layers__())
+    np.testing.assert_array_equal(pred.compute(), clf.predict(X_test))
+    proba = clf.predict_proba(dX_test)
+    assert proba.chunks == ((500,) * 4, (3,))
+    np.testing.assert_allclose(proba.compute(), clf.predict_proba(X_test))
+    np.testing.assert_allclose(clf.predict_log_proba(dX_test).compute(),
+                               clf.predict_log_proba(X_test))
+
+
+def test_score_on_cluster_matches_in_memory(client, clf_data, reg_data):
+    X, y, X_test, y_test = clf_data
+    clf = MLPClassifier(**PARAMS).fit(*_dask(X, y))
+    w = np.random.RandomState(0).uniform(0.5, 2, y_test.shape[0])
+    dX, dy = _dask(X_test, y_test, blocks=4)
+    assert clf.score(dX, dy, da.from_array(w, chunks=dy.chunks)) == pytest.approx(
+        clf.score(X_test, y_test, w))
+    X, y, X_test, y_test = reg_data
+    reg = MLPRegressor(**PARAMS).fit(*_dask(X, y))
+    assert reg.score(*_dask(X_test, y_test, blocks=4)) == pytest.approx(reg.score(X_test, y_test))
+
+
+def test_dask_dataframe_input(client, clf_data):
+    X, y, X_test, _ = clf_data
+    cols = [f"f{i}" for i in range(X.shape[1])]
+    ddf = dd.from_pandas(pd.DataFrame(X, columns=cols), npartitions=8)
+    dy = dd.from_pandas(pd.Series(np.array(["a", "b", "c"])[y]), npartitions=8)
+    clf = MLPClassifier(**PARAMS).fit(ddf, dy)
+    assert list(clf.feature_names_in_) == cols and clf.n_features_in_ == X.shape[1]
+    assert list(clf.classes_) == ["a", "b", "c"]
+    test = dd.from_pandas(pd.DataFrame(X_test, columns=cols), npartitions=4)
+    pred = clf.predict(test)
+    assert isinstance(pred, dd.Series)
+    np.testing.assert_array_equal(pred.compute().to_numpy(), clf.predict(pd.DataFrame(X_test, columns=cols)))
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(test.rename(columns={"f0": "other"}))
+
+
+def test_unknown_chunks_and_misaligned_y(client, clf_data):
+    X, y, X_test, y_test = clf_data
+    dX = da.from_array(X, chunks=(1000, -1))
+    dX = dX[dX[:, 0] > -np.inf]  # unknown chunk sizes
+    dy = da.from_array(y, chunks=1700)  # not aligned with X's rows
+    assert np.isnan(dX.chunks[0][0])
+    clf = MLPClassifier(**PARAMS).fit(dX, dy)
+    assert clf.score(X_test, y_test) > 0.8
+
+
+def test_sample_weight_dask(client, clf_data):
+    X, y, *_ = clf_data
+    dX, dy = _dask(X, y)
+    w = np.where(y == 0, 5.0, 1.0)
+    heavy = MLPClassifier(**PARAMS).fit(dX, dy, sample_weight=da.from_array(w, chunks=dy.chunks))
+    plain = MLPClassifier(**PARAMS).fit(dX, dy)
+    # up-weighting class 0 makes the model predict it more often
+    assert (heavy.predict(X) == 0).mean() > (plain.predict(X) == 0).mean()
+
+
+def test_lbfgs_on_dask_matches_in_memory_lbfgs(client, clf_data):
+    X, y, X_test, y_test = clf_data
+    params = dict(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=50, random_state=0)
+    ours = MLPClassifier(**params).fit(*_dask(X, y))
+    theirs = SkMLPClassifier(**params).fit(X, y)
+    assert ours.n_iter_ == 50
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-2)
+    assert abs(ours.score(X_test, y_test) - theirs.score(X_test, y_test)) <= 0.01
+
+
+def test_sync_gradient_equals_large_batch_sgd(client, clf_data):
+    X, y, X_test, y_test = clf_data
+    # two workers x 100 rows a step: the same updates as one process with 200
+    params = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0,
+                  learning_rate_init=0.01)
+    ours = MLPClassifier(**params, batch_size=100, sync="gradient").fit(*_dask(X, y))
+    theirs = SkMLPClassifier(**params, batch_size=200).fit(X, y)
+    assert ours.n_iter_ == 5
+    assert len(ours.history_) == 5 and ours.history_[-1]["rounds"] == 50
+    assert abs(ours.score(X_test, y_test) - theirs.score(X_test, y_test)) <= 0.02
+
+
+def test_fit_inside_a_task_uses_worker_client(client, clf_data):
+    X, y, *_ = clf_data
+
+    def fit_in_task(X, y):
+        dX, dy = da.from_array(X, chunks=(2000, -1)), da.from_array(y, chunks=2000)
+        return MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(dX, dy)
+
+    model = client.submit(fit_in_task, X, y).result(timeout=120)
+    assert model.n_iter_ == 2
+
+
+def test_grid_search_with_joblib_dask_backend(client, clf_data):
+    import joblib
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, *_ = clf_data
+    grid = GridSearchCV(MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
+                        {"alpha": [1e-4, 1e-1]}, cv=2)
+    with joblib.parallel_config(backend="dask"):
+        grid.fit(X[:2000], y[:2000])
+    reference = GridSearchCV(SkMLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
+                             {"alpha": [1e-4, 1e-1]}, cv=2).fit(X[:2000], y[:2000])
+    np.testing.assert_allclose(grid.cv_results_["mean_test_score"],
+                               reference.cv_results_["mean_test_score"])
+
+
+def test_numpy_input_keeps_exact_local_path_with_a_client(client, clf_data):
+    X, y, *_ = clf_data
+    ours = MLPClassifier(**PARAMS).fit(X[:2000], y[:2000])
+    theirs = SkMLPClassifier(**PARAMS).fit(X[:2000], y[:2000])
+    np.testing.assert_array_equal(ours.coefs_[0], theirs.coefs_[0])
+    assert not hasattr(ours, "history_")
+
+
+def test_dask_ml_incremental_and_hyperband(client, clf_data):
+    pytest.importorskip("dask_ml", reason="dask-ml is an optional test dependency")
+    from dask_ml.model_selection import HyperbandSearchCV
+    from dask_ml.wrappers import Incremental
+
+    X, y, X_test, y_test = clf_data
+    dX, dy = _dask(X, y)
+    params = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
+    ours = Incremental(MLPClassifier(**params), shuffle_blocks=False).fit(
+        dX, dy, classes=np.unique(y))
+    theirs = Incremental(SkMLPClassifier(**params), shuffle_blocks=False).fit(
+        dX, dy, classes=np.unique(y))
+    # Incremental feeds numpy blocks to partial_fit one at a time: sklearn's numbers
+    assert ours.estimator_.t_ == X.shape[0]
+    np.testing.assert_allclose(ours.estimator_.coefs_[0], theirs.estimator_.coefs_[0])
+    assert ours.score(*_dask(X_test, y_test, 4)) > 0.6
+    _skip_if_hyperband_is_broken(HyperbandSearchCV, dX, dy)
+    search = HyperbandSearchCV(MLPClassifier(**params), {"alpha": [1e-4, 1e-2, 1.0]},
+                               max_iter=3, random_state=0)
+    search.fit(dX, dy, classes=np.unique(y))
+    assert isinstance(search.best_estimator_, MLPClassifier)
+    assert search.best_score_ > 0.6
+
+
+def _skip_if_hyperband_is_broken(HyperbandSearchCV, dX, dy):
+    """dask-ml 2025.1.0's HyperbandSearchCV fails on distributed 2026.x with any
+    estimator (it calls dask.persist from its asynchronous loop); check with
+    scikit-learn's SGDClassifier and skip only when that fails the same way."""
+    from sklearn.linear_model import SGDClassifier
+
+    try:
+        HyperbandSearchCV(SGDClassifier(), {"alpha": [1e-4, 1e-2]}, max_iter=2,
+                          random_state=0).fit(dX[:2000], dy[:2000], classes=[0, 1, 2])
+    except RuntimeError as exc:
+        if "asynchronous Client in a synchronous context" in str(exc):
+            pytest.skip(f"dask-ml's HyperbandSearchCV is broken with this distributed: {exc}")
+        raise
