@@ -174,6 +174,14 @@ def to_dask(client, X, y, blocks):
     return dX, dy
 
 
+def blocks_per_worker(client, dX):
+    """Return how many blocks of ``dX`` each worker holds, largest first."""
+    from collections import Counter
+
+    held = Counter(w for ws in client.who_has(dX).values() for w in ws)
+    return sorted(held.values(), reverse=True)
+
+
 def run_dasknn(name, dX, dy, test, epochs):
     """Fit ``dasknn.MLPClassifier`` on the Dask arrays; return its result."""
     from dasknn import MLPClassifier
@@ -205,7 +213,8 @@ def run_daskml(name, dX, dy, test, epochs):
         train(dX, dy, classes=classes)
         passes.append(time.perf_counter() - start)
     return result(name, sum(passes), dX.shape[0], epochs,
-                  float(inc.estimator_.score(*test)), pass_s=passes)
+                  float(inc.estimator_.score(*test)), pass_s=passes,
+                  passes_seen=inc.estimator_.t_ / dX.shape[0])
 
 
 def cluster_group(n_workers, names, args):
@@ -216,15 +225,16 @@ def cluster_group(n_workers, names, args):
     test = (X_test, y_test)
     out = []
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         client.run(quiet)
         client.run(warm_blas)
         threads = sorted({tuple(t or ()) for t in client.run(blas_threads).values()})
         dX, dy = to_dask(client, X_train, y_train, args.blocks)
+        placement = blocks_per_worker(client, dX)
         for name in names:
             run = run_daskml if name == "dask-ml" else run_dasknn
-            out.append(guarded(name, run, name, dX, dy, test, args.epochs,
-                               blas_threads=threads, n_workers=n_workers))
+            out.append(guarded(name, run, name, dX, dy, test, args.epochs, n_workers=n_workers,
+                               blas_threads=threads, blocks_per_worker=placement))
     return out
 
 
@@ -444,10 +454,12 @@ def format_notes(results):
     for r in (two, one):
         if r:
             out.append(f"{r['name']}: mean sync share {fmt(r['sync_share'], '.1%')}, "
-                       f"{r['rounds']} rounds/epoch, worker BLAS threads {r['blas_threads']}")
+                       f"{r['rounds']} rounds/epoch, X blocks per worker "
+                       f"{r['blocks_per_worker']}, worker BLAS threads {r['blas_threads']}")
     if "dask-ml" in ok:
         passes = ", ".join(f"{s:.2f}" for s in ok["dask-ml"]["pass_s"])
-        out.append(f"dask-ml seconds per pass: {passes}")
+        out.append(f"dask-ml seconds per pass: {passes} "
+                   f"(samples seen = {ok['dask-ml']['passes_seen']:g} x train rows)")
     for r in results:
         if "error" in r:
             out.append(f"--- {r['name']} failed:\n{r['error'].rstrip()}")
@@ -470,13 +482,21 @@ def contender_list(text):
     return names
 
 
+def positive(text):
+    """Parse a positive integer option."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_args(argv=None):
     """Parse the command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--worker", help=argparse.SUPPRESS)
-    p.add_argument("--n-samples", type=int, default=200_000)
-    p.add_argument("--epochs", type=int, default=3, help="epochs / passes (default 3)")
-    p.add_argument("--blocks", type=int, default=20, help="row blocks of the Dask array")
+    p.add_argument("--n-samples", type=positive, default=200_000)
+    p.add_argument("--epochs", type=positive, default=3, help="epochs / passes (default 3)")
+    p.add_argument("--blocks", type=positive, default=20, help="row blocks of the Dask array")
     p.add_argument("--only", type=contender_list, default=list(CONTENDERS),
                    help="comma list of: " + ",".join(CONTENDERS))
     p.add_argument("--json", metavar="PATH", help="write results as JSON to PATH")
@@ -492,7 +512,9 @@ def main(argv=None):
     info = machine_info(args)
     print("\n".join(format_header(info)), flush=True)
     results = run_all(args)
+    info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     print("\n".join(format_table(results) + format_notes(results)))
+    print(f"load average at end: {info['loadavg_end']}")
     if args.json:
         write_json(args.json, info, results)
 

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import gen_batches
 
+from ._heap import roomy_heap
 from ._local import run_batches
 from ._network import flat_loss_and_grad, predict_raw, unpack
 
@@ -122,8 +123,9 @@ def train_round(params, start, shard, plan, cfg):
         opt = opt._replace(learning_rate=plan.learning_rate)
     tic = time.perf_counter()
     batches = list(_round_batches(shard.X.shape[0], plan))
-    params, opt, loss_sum = run_batches(params, opt, shard.X, shard.Y, shard.sw,
-                                        batches, cfg, np)
+    with roomy_heap():
+        params, opt, loss_sum = run_batches(params, opt, shard.X, shard.Y, shard.sw,
+                                            batches, cfg, np)
     rows = sum(b.stop - b.start if isinstance(b, slice) else b.shape[0] for b in batches)
     return RoundResult(params, opt, float(loss_sum), rows, time.perf_counter() - tic)
 
