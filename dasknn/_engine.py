@@ -187,55 +187,97 @@ def fit_stochastic(state, data, cfg, options, encode, rng, classifier, increment
     return state
 
 
-def _train(state, cluster, cfg, options, seeds, classifier, incremental):
+class _Submitted(NamedTuple):
+    """One epoch on the cluster: averaged parameters, per-shard results, summaries."""
+
+    params: object
+    results: list
+    summaries: list
+
+
+class _Schedule(NamedTuple):
+    """Submits epochs: everything about an epoch that does not change between epochs."""
+
+    cluster: _Cluster
+    cfg: object
+    sync: str
+    n_rounds: int
+    per_round: list
+    batch_size: int
+    seeds: _Seeds
+
+    def submit(self, epoch, params, starts, learning_rate):
+        plan = (self.n_rounds, self.per_round, self.batch_size, learning_rate, self.seeds)
+        run = _epoch_gradient_sync if self.sync == "gradient" else _epoch_model_sync
+        return _Submitted(*run(self.cluster, params, starts, self.cfg, plan, epoch))
+
+
+def _schedule(cluster, cfg, options, seeds, dtype):
+    """Scale the learning rate for averaging and fix rounds and batches per epoch."""
     n_shards = len(cluster.shards)
     factor = lr_factor(options.lr_scaling, n_shards) if options.sync == "model" else 1
     cfg = cfg._replace(hyper=cfg.hyper._replace(
         learning_rate_init=cfg.hyper.learning_rate_init * factor))
+    batch_size = _local.batch_size_for(cfg.batch_size, sum(cluster.rows))
+    if options.sync == "gradient":
+        steps = 1
+    elif options.sync_steps == "auto":
+        steps = auto_sync_steps(cfg.net.layout, batch_size, dtype)
+    else:
+        steps = int(options.sync_steps)
+    n_rounds, per_round = _round_plan(cluster, batch_size, steps)
+    return _Schedule(cluster, cfg, options.sync, n_rounds, per_round, batch_size, seeds)
+
+
+def _train(state, cluster, cfg, options, seeds, classifier, incremental):
+    schedule = _schedule(cluster, cfg, options, seeds, state.params.dtype)
+    cfg = schedule.cfg
     if state.optimizer is None or not incremental:
         state.optimizer = optim.init(state.params, cfg.hyper, np)
     n_train = sum(cluster.rows)
-    batch_size = _local.batch_size_for(cfg.batch_size, n_train)
-    steps = (auto_sync_steps(cfg.net.layout, batch_size, state.params.dtype) if options.sync_steps == "auto"
-             else int(options.sync_steps))
-    if options.sync == "gradient":
-        steps = 1
-    n_rounds, per_round = _round_plan(cluster, batch_size, steps)
     state.n_iter = 0
-    starts = [state.optimizer] * n_shards
-    ran = False
+    current = schedule.submit(0, state.params, [state.optimizer] * len(cluster.shards),
+                              _sgd_rate(state.optimizer, cfg.hyper))
     try:
         for epoch in range(cfg.max_iter):
             tic = time.perf_counter()
-            plan = (n_rounds, per_round, batch_size, _sgd_rate(state.optimizer, cfg.hyper), seeds)
-            run = _epoch_gradient_sync if options.sync == "gradient" else _epoch_model_sync
-            params_f, starts, summaries = run(cluster, state.params, starts, cfg, plan, epoch)
-            ran = True
-            rounds = cluster.runner.gather(summaries)
-            state.params = np.asarray(cluster.runner.gather(params_f))
-            loss = sum(r[0] for r in rounds) / max(1, sum(r[1] for r in rounds))
-            val = None
-            if cfg.early_stopping:
-                val = lambda _p: _validation_score(cluster, params_f, cfg, classifier, epoch)  # noqa: E731
-            stop = _local.end_epoch(state, loss, n_train, cfg, val)
-            state.history.append(_epoch_record(state, rounds, time.perf_counter() - tic,
-                                               n_train, n_shards))
+            stop, rounds = _finish_epoch(state, cluster, current, cfg, classifier, epoch, n_train)
+            state.history.append(_epoch_record(state, rounds, len(cluster.shards), tic, n_train))
             if stop or incremental:
                 break
             _local.warn_max_iter(state, cfg)
+            if epoch + 1 < cfg.max_iter:  # parameters stay on the cluster between epochs
+                previous, current = current, schedule.submit(
+                    epoch + 1, current.params, current.results,
+                    _sgd_rate(state.optimizer, cfg.hyper))
+                cluster.runner.release(previous)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
-    if ran:
-        state.optimizer = cluster.runner.gather(
-            cluster.submit(_shard.average_states, *starts, key="dasknn-optstate"))
-    cluster.runner.release(starts)
+    state.optimizer = cluster.runner.gather(
+        cluster.submit(_shard.average_states, *current.results, key="dasknn-optstate"))
+    cluster.runner.release(current)
     if cfg.early_stopping:
         state.params = state.best_params
     return state
 
 
-def _epoch_record(state, rounds, seconds, n_train, n_workers):
+def _finish_epoch(state, cluster, current, cfg, classifier, epoch, n_train):
+    """Gather an epoch's scalars and checkpoint; apply the stopping rule.
+
+    Returns ``(stop, per-round summaries)``.
+    """
+    rounds = cluster.runner.gather(current.summaries)
+    state.params = np.asarray(cluster.runner.gather(current.params))
+    loss = sum(r[0] for r in rounds) / max(1, sum(r[1] for r in rounds))
+    val = None
+    if cfg.early_stopping:
+        val = lambda _p: _validation_score(cluster, current.params, cfg, classifier, epoch)  # noqa: E731
+    return _local.end_epoch(state, loss, n_train, cfg, val), rounds
+
+
+def _epoch_record(state, rounds, n_workers, tic, n_train):
     """Plain-data metrics of an epoch (JSON-able)."""
+    seconds = time.perf_counter() - tic
     compute = sum(r[2] for r in rounds)
     return {
         "epoch": len(state.loss_curve),

@@ -27,3 +27,11 @@ def test_ci_runs_the_readme_test_command():
     root = EXAMPLES.parent
     ci = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert ci in (root / "README.md").read_text()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dask_cluster_example(capsys):
+    accuracy = _load("dask_cluster").main(n_samples=8000, max_iter=3)
+    out = capsys.readouterr().out
+    assert "lazy predictions: dask.array" in out
+    assert accuracy > 0.7
