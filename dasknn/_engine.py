@@ -33,6 +33,7 @@ class Options(NamedTuple):
     sync: str = "model"  # 'model' (local SGD + averaging) or 'gradient'
     sync_steps: object = "auto"  # local steps between averages, or 'auto'
     lr_scaling: str | None = "linear"  # learning-rate rule for W averaged workers
+    device: str = "auto"  # 'auto' follows the chunks, 'cuda' / 'cpu' move them
 
 
 class Data(NamedTuple):
@@ -91,13 +92,13 @@ class _Seeds:
         return int(np.random.SeedSequence([self.base, *path]).generate_state(1)[0])
 
 
-def _make_parts(runner, data, encode, cfg, seeds, token):
+def _make_parts(runner, data, encode, cfg, seeds, token, device):
     val_fraction = cfg.validation_fraction if cfg.early_stopping else 0.0
     blocks = [data.X.to_delayed().ravel(), data.y.to_delayed().ravel()]
     blocks.append(data.sample_weight.to_delayed().ravel() if data.sample_weight is not None
                   else [None] * len(blocks[0]))
     make = dask.delayed(_shard.make_part, pure=True)
-    delayed = [make(x, y, w, encode, val_fraction, seeds(0, i),
+    delayed = [make(x, y, w, encode, val_fraction, seeds(0, i), device,
                     dask_key_name=f"dasknn-part-{i}-{token}")
                for i, (x, y, w) in enumerate(zip(*blocks))]
     return runner.parts(delayed)
@@ -118,9 +119,9 @@ class _Cluster(NamedTuple):
                                   worker=None if k is None else self.homes[k])
 
 
-def _build_shards(runner, data, encode, cfg, seeds):
+def _build_shards(runner, data, encode, cfg, seeds, device="auto"):
     token = uuid.uuid4().hex[:12]
-    parts = _make_parts(runner, data, encode, cfg, seeds, token)
+    parts = _make_parts(runner, data, encode, cfg, seeds, token, device)
     n_shards = max(1, min(runner.n_workers, len(parts)))
     groups, homes = runner.shards(parts, n_shards)
     shards = [runner.submit(_shard.make_shard, *g, key=f"dasknn-shard-{k}-{token}", worker=h)
@@ -179,7 +180,7 @@ def fit_stochastic(state, data, cfg, options, encode, rng, classifier, increment
 
     seeds = _Seeds(rng)
     with current_runner() as runner:
-        cluster = _build_shards(runner, data, encode, cfg, seeds)
+        cluster = _build_shards(runner, data, encode, cfg, seeds, options.device)
         try:
             _train(state, cluster, cfg, options, seeds, classifier, incremental)
         finally:
@@ -342,13 +343,14 @@ def _step_summary(*grads):
 
 
 # --------------------------------------------------------------------------- L-BFGS
-def fit_lbfgs(state, data, cfg, encode, rng):
+def fit_lbfgs(state, data, cfg, encode, rng, device="auto"):
     """Full-batch L-BFGS-B on Dask data: loss and gradient tree-summed over shards."""
     from ._runner import current_runner
 
     seeds = _Seeds(rng)
     with current_runner() as runner:
-        cluster = _build_shards(runner, data, encode, cfg._replace(early_stopping=False), seeds)
+        cluster = _build_shards(runner, data, encode, cfg._replace(early_stopping=False), seeds,
+                                device)
         try:
             _run_lbfgs(state, cluster, cfg)
         finally:

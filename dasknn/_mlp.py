@@ -15,6 +15,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import _engine, _local, _predict
@@ -24,7 +25,16 @@ from ._activations import OUTPUT_LOSS
 from ._config import Config
 from ._dask_data import feature_names, is_dask, prepare
 from ._shard import TargetEncoder
-from ._device import namespace_of, to_host, to_namespace
+from ._device import (
+    is_numpy_namespace,
+    check_array_api_X,
+    host_dtype,
+    is_array_api_input,
+    move_to_device,
+    namespace_of,
+    to_host,
+    to_namespace,
+)
 from ._network import Layout, Network, init_params, pack, predict_raw, unpack
 from ._validation import (
     Boolean,
@@ -79,6 +89,7 @@ class _BaseMLP(BaseEstimator):
         "sync": [Options("model", "gradient")],
         "sync_steps": [Options("auto"), Interval(Integral, 1, None, "left")],
         "lr_scaling": [Options("linear", "sqrt", None)],
+        "device": [Options("auto", "cpu", "cuda")],
     }
 
     # ------------------------------------------------------------------ fitting
@@ -126,15 +137,26 @@ class _BaseMLP(BaseEstimator):
             return self._fit_dask(X, y, sample_weight, incremental, first_pass)
         if is_dask(y) or is_dask(sample_weight):
             y, sample_weight = (v.compute() if is_dask(v) else v for v in (y, sample_weight))
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        X = move_to_device(X, self.device)
+        if is_array_api_input(X):
+            X = check_array_api_X(self, X, reset=first_pass)
+            Y = to_namespace(self._encode_targets(to_host(y), incremental, host_dtype(X)),
+                             namespace_of(X), like=X)
+        else:
+            X, Y = self._validate_input(X, _host_if_array(y), incremental, reset=first_pass)
+        sw = check_sample_weight(_host_if_array(sample_weight), X.shape[0], host_dtype(X))
+        xp = namespace_of(X)
+        sw = None if sw is None else to_namespace(sw, xp, like=X)
+        return self._fit_in_memory(X, Y, sw, incremental, first_pass, xp)
+
+    def _fit_in_memory(self, X, Y, sw, incremental, first_pass, xp):
+        """Train on arrays held by this process (any array namespace)."""
         self.n_outputs_ = Y.shape[1]
         layout = Layout((X.shape[1], *_hidden_sizes(self.hidden_layer_sizes), Y.shape[1]))
         rng = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(layout, X.dtype, rng)
+            self._initialize(layout, host_dtype(X), rng)
         self._check_layout(layout)
-        xp = namespace_of(X)
         cfg = self._config(layout)
         state = self._fit_state(cfg, incremental, xp, like=X)
         if self.solver == "lbfgs":
@@ -158,9 +180,9 @@ class _BaseMLP(BaseEstimator):
         cfg = self._config(layout)
         state = self._fit_state(cfg, incremental, np, like=None)
         if self.solver == "lbfgs":
-            _engine.fit_lbfgs(state, data, cfg, encode, rng)
+            _engine.fit_lbfgs(state, data, cfg, encode, rng, self.device)
         else:
-            options = _engine.Options(self.sync, self.sync_steps, self.lr_scaling)
+            options = _engine.Options(self.sync, self.sync_steps, self.lr_scaling, self.device)
             _engine.fit_stochastic(state, data, cfg, options, encode, rng,
                                    is_classifier(self), incremental)
         self._store(state, layout, np)
@@ -262,6 +284,9 @@ class _BaseMLP(BaseEstimator):
         xp = namespace_of(X)
         if params is None:
             coefs, intercepts = self.coefs_, self.intercepts_
+            if not is_numpy_namespace(xp):
+                coefs, intercepts = ([to_namespace(a, xp, like=X) for a in arrays]
+                                     for arrays in (coefs, intercepts))
         else:
             coefs, intercepts = unpack(params, net.layout, xp)
         return predict_raw(coefs, intercepts, X, net, xp)
@@ -271,7 +296,10 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self)
         if is_dask(X):
             return _predict.lazy(self, X, method)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        if is_array_api_input(X):
+            X = check_array_api_X(self, X, reset=False)
+        else:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return self._from_raw(self._forward(X), method)
 
     def _score_any(self, X, y, sample_weight, in_memory_score):
@@ -331,6 +359,10 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
+def _host_if_array(a):
+    return to_host(a) if is_array_api_input(a) else a
+
+
 def _hidden_sizes(hidden_layer_sizes):
     if isinstance(hidden_layer_sizes, Integral):
         return [int(hidden_layer_sizes)]
@@ -369,6 +401,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         sync="model",
         sync_steps="auto",
         lr_scaling="linear",
+        device="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -396,6 +429,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.sync = sync
         self.sync_steps = sync_steps
         self.lr_scaling = lr_scaling
+        self.device = device
 
     @staticmethod
     def _sklearn_class():
@@ -413,6 +447,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
             dtype=(np.float64, np.float32), reset=reset,
         )
+        return X, self._encode_targets(y, incremental, X.dtype)
+
+    def _encode_targets(self, y, incremental, dtype):
+        """Host labels -> 2-D float indicator columns; (re)fits the label binarizer."""
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -420,7 +458,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self.classes_ = self._label_binarizer.classes_
         else:
             self._check_known_classes(y)
-        return X, self._label_binarizer.transform(y).astype(X.dtype)
+        return self._label_binarizer.transform(y).astype(dtype)
 
     def _check_known_classes(self, y):
         classes = unique_labels(y)
@@ -493,14 +531,30 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return accuracy_score(decode(Y), labels, sample_weight=sw)
 
     def _from_raw(self, out, method):
+        """Labels, probabilities or log-probabilities from output activations, in
+        the namespace of ``out``."""
+        xp = namespace_of(out)
         if method == "predict":
-            return self._label_binarizer.inverse_transform(
-                out.ravel() if self.n_outputs_ == 1 else out
-            )
+            if is_numpy_namespace(xp):
+                return self._label_binarizer.inverse_transform(
+                    out.ravel() if self.n_outputs_ == 1 else out
+                )
+            return self._decode(out, xp)
         if self.n_outputs_ == 1:
-            p = out.ravel()
-            out = np.vstack([1 - p, p]).T
-        return np.log(out, out=out) if method == "predict_log_proba" else out
+            out = xp.concat([1 - out, out], axis=1)
+        return xp.log(out) if method == "predict_log_proba" else out
+
+    def _decode(self, out, xp):
+        """The label binarizer's inverse, written for any array namespace."""
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return xp.astype(out > 0.5, xp.int64)
+        if self.n_outputs_ == 1:
+            index = xp.astype(out[:, 0] > 0.5, xp.int64)
+        else:
+            index = xp.argmax(out, axis=1)
+        if self.classes_.dtype.kind in "biuf":
+            return xp.take(to_namespace(self.classes_, xp, like=out), index)
+        return self.classes_[to_host(index)]  # text labels stay on the host
 
     def _dask_binarizer(self, y, incremental, first_pass):
         """Fit (or check against) the label binarizer with a small compute on ``y``."""
@@ -636,6 +690,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         sync="model",
         sync_steps="auto",
         lr_scaling="linear",
+        device="auto",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -664,6 +719,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.sync = sync
         self.sync_steps = sync_steps
         self.lr_scaling = lr_scaling
+        self.device = device
 
     @staticmethod
     def _sklearn_class():
@@ -679,6 +735,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
             y_numeric=True, dtype=(np.float64, np.float32), reset=reset,
         )
+        return X, self._encode_targets(y, incremental, X.dtype)
+
+    def _encode_targets(self, y, incremental, dtype):
+        """Host targets -> 2-D float columns."""
+        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
@@ -686,7 +747,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                 "loss='poisson' needs non-negative targets, but y has negative values: "
                 "use loss='squared_error' or shift the targets."
             )
-        return X, np.reshape(y, (y.shape[0], -1)).astype(X.dtype)
+        return np.reshape(y, (y.shape[0], -1)).astype(dtype)
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
@@ -713,7 +774,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return r2_score(Y, pred.ravel() if pred.shape[1] == 1 else pred, sample_weight=sw)
 
     def _from_raw(self, out, method):
-        return out.ravel() if out.shape[1] == 1 else out
+        return namespace_of(out).reshape(out, (-1,)) if out.shape[1] == 1 else out
 
     def _dask_binarizer(self, y, incremental, first_pass):
         if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):

@@ -10,6 +10,7 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
+from ._device import is_array_api_input, namespace_of
 from ._dask_data import _align, _is_frame, feature_names, prepare_X
 
 
@@ -29,8 +30,15 @@ def check_features(est, X, dX):
 
 
 def _apply(block, est, method):
-    """Run ``method`` of ``est`` on one in-memory block (already validated)."""
-    return est._from_raw(est._forward(np.asarray(block, dtype=est.coefs_[0].dtype)), method)
+    """Run ``method`` of ``est`` on one in-memory block (already validated), in the
+    block's own namespace (numpy or CuPy)."""
+    dtype = est.coefs_[0].dtype
+    if is_array_api_input(block):
+        xp = namespace_of(block)
+        block = block if block.dtype == dtype else xp.astype(block, xp.float64)
+    else:
+        block = np.asarray(block, dtype=dtype)
+    return est._from_raw(est._forward(block), method)
 
 
 def _output_shape(est, method):
@@ -52,11 +60,14 @@ def lazy(est, X, method):
     if _is_frame(X) and method == "predict" and width is None:
         return X.map_partitions(_apply_frame, model, method, meta=pd.Series([], dtype=dtype),
                                 token="dasknn-predict")
+    like = dX._meta if dtype.kind in "biuf" else np.empty(0)
     if width is None:
         return dX.map_blocks(_apply, model, method, drop_axis=1, dtype=dtype,
-                             meta=np.empty((0,), dtype=dtype), token=f"dasknn-{method}")
+                             meta=np.empty((0,), dtype=dtype, like=like),
+                             token=f"dasknn-{method}")
     return dX.map_blocks(_apply, model, method, chunks=(dX.chunks[0], (width,)), dtype=dtype,
-                         meta=np.empty((0, 0), dtype=dtype), token=f"dasknn-{method}")
+                         meta=np.empty((0, 0), dtype=dtype, like=like),
+                         token=f"dasknn-{method}")
 
 
 def _apply_frame(frame, est, method):

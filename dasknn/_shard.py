@@ -12,8 +12,18 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import gen_batches
 
+from ._device import (
+    as_dtype,
+    is_numpy_namespace,
+    move_to_device,
+    namespace_of,
+    state_to_host,
+    state_to_namespace,
+    to_host,
+    to_namespace,
+)
 from ._heap import roomy_heap
-from ._local import run_batches
+from ._local import run_batches, take_rows
 from ._network import flat_loss_and_grad, predict_raw, unpack
 
 _WARMED = set()
@@ -43,26 +53,32 @@ class TargetEncoder:
         return y.reshape(y.shape[0], -1)
 
 
-def _check_finite(X, what):
-    if not np.isfinite(X).all():
+def _check_finite(X, what, xp):
+    if not bool(xp.all(xp.isfinite(X))):
         raise ValueError(
             f"{what} contains NaN or infinity. Remove or impute those rows first "
             "(e.g. X[da.isfinite(X).all(axis=1)], or sklearn.impute.SimpleImputer)."
         )
 
 
-def make_part(X, y, sw, encode, val_fraction, seed):
-    """Check and encode one block; hold out ``val_fraction`` of it for validation."""
-    X = np.ascontiguousarray(X, dtype=encode.dtype)
-    _check_finite(X, "X")
-    Y = encode(y)
-    _check_finite(Y, "y")
-    sw = None if sw is None else np.asarray(sw, dtype=encode.dtype)
+def make_part(X, y, sw, encode, val_fraction, seed, device="auto"):
+    """Check and encode one block; hold out ``val_fraction`` of it for validation.
+
+    The block stays in its namespace (numpy or CuPy); ``device='cuda'`` moves a
+    numpy block to the GPU, ``device='cpu'`` brings a GPU block to the host.
+    """
+    X = as_dtype(move_to_device(X, device), encode.dtype)
+    xp = namespace_of(X)
+    _check_finite(X, "X", xp)
+    Y = to_namespace(encode(to_host(y)), xp, like=X)
+    _check_finite(Y, "y", xp)
+    sw = None if sw is None else to_namespace(to_host(sw).astype(encode.dtype), xp, like=X)
     n_val = int(np.ceil(val_fraction * X.shape[0])) if val_fraction else 0
     order = np.random.RandomState(seed).permutation(X.shape[0])
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
-    take = lambda a, rows: None if a is None else a[rows]  # noqa: E731
-    return Part(X[train], Y[train], take(sw, train), X[val], Y[val], take(sw, val))
+    rows = lambda a, idx: take_rows(a, idx, xp)  # noqa: E731
+    return Part(rows(X, train), rows(Y, train), rows(sw, train),
+                rows(X, val), rows(Y, val), rows(sw, val))
 
 
 def _warm_blas(dtype):
@@ -75,14 +91,17 @@ def _warm_blas(dtype):
 
 def make_shard(*parts):
     """Concatenate a worker's parts into one contiguous shard."""
-    _warm_blas(parts[0].X.dtype)
-    join = lambda arrays: None if arrays[0] is None else np.concatenate(arrays)  # noqa: E731
+    xp = namespace_of(parts[0].X)
+    if is_numpy_namespace(xp):
+        _warm_blas(parts[0].X.dtype)
+    join = lambda arrays: None if arrays[0] is None else xp.concat(arrays)  # noqa: E731
     return Part(*(join([p[i] for p in parts]) for i in range(len(Part._fields))))
 
 
 def shard_rows(shard):
     """``(training rows, validation rows, sum of training weights)`` of a shard."""
-    total = shard.X.shape[0] if shard.sw is None else float(shard.sw.sum())
+    xp = namespace_of(shard.X)
+    total = shard.X.shape[0] if shard.sw is None else float(xp.sum(shard.sw))
     return shard.X.shape[0], shard.X_val.shape[0], total
 
 
@@ -113,21 +132,24 @@ def _round_batches(n, plan):
 
 
 def train_round(params, start, shard, plan, cfg):
-    """Run a round of local minibatch steps from ``params``.
+    """Run a round of local minibatch steps from ``params`` (host numpy).
 
     ``start`` is this shard's previous :class:`RoundResult` (its optimizer state
-    carries over) or an initial optimizer state.
+    carries over, on the shard's device) or an initial optimizer state. Returns the
+    new parameters on the host, ready to be averaged.
     """
+    xp = namespace_of(shard.X)
     opt = start.opt_state if isinstance(start, RoundResult) else start
+    opt = state_to_namespace(opt, xp, like=shard.X)
     if plan.learning_rate is not None:
         opt = opt._replace(learning_rate=plan.learning_rate)
     tic = time.perf_counter()
     batches = list(_round_batches(shard.X.shape[0], plan))
     with roomy_heap():
-        params, opt, loss_sum = run_batches(params, opt, shard.X, shard.Y, shard.sw,
-                                            batches, cfg, np)
+        params, opt, loss_sum = run_batches(to_namespace(params, xp, like=shard.X), opt,
+                                            shard.X, shard.Y, shard.sw, batches, cfg, xp)
     rows = sum(b.stop - b.start if isinstance(b, slice) else b.shape[0] for b in batches)
-    return RoundResult(params, opt, float(loss_sum), rows, time.perf_counter() - tic)
+    return RoundResult(to_host(params), opt, float(loss_sum), rows, time.perf_counter() - tic)
 
 
 def average(*results):
@@ -143,14 +165,15 @@ def average(*results):
 
 
 def average_states(*results):
-    """One optimizer state for the whole model: moments averaged, step count maxed."""
-    first = results[0].opt_state
+    """One optimizer state for the whole model (on the host): moments averaged,
+    step count maxed."""
+    states = [state_to_host(r.opt_state) for r in results]
     weights = np.array([max(r.n_rows, 1) for r in results], dtype=np.float64)
     weights /= weights.sum()
-    mean = lambda name: sum(w * getattr(r.opt_state, name) for w, r in zip(weights, results))  # noqa: E731
-    if hasattr(first, "velocity"):
-        return first._replace(velocity=mean("velocity"))
-    return first._replace(m=mean("m"), v=mean("v"), t=max(r.opt_state.t for r in results))
+    mean = lambda name: sum(w * getattr(s, name) for w, s in zip(weights, states))  # noqa: E731
+    if hasattr(states[0], "velocity"):
+        return states[0]._replace(velocity=mean("velocity"))
+    return states[0]._replace(m=mean("m"), v=mean("v"), t=max(s.t for s in states))
 
 
 def summarize(*results):
@@ -162,10 +185,11 @@ def summarize(*results):
 # ----------------------------------------------------------------- full-batch maths
 def loss_grad_sums(params, shard, net):
     """Data loss and gradient summed over a shard (no penalty): the L-BFGS pieces."""
-    weight = shard.X.shape[0] if shard.sw is None else float(shard.sw.sum())
-    loss, grad = flat_loss_and_grad(params, shard.X, shard.Y, shard.sw,
-                                    net._replace(alpha=0.0), np)
-    return float(loss) * weight, grad * weight, weight
+    xp = namespace_of(shard.X)
+    weight = shard.X.shape[0] if shard.sw is None else float(xp.sum(shard.sw))
+    loss, grad = flat_loss_and_grad(to_namespace(params, xp, like=shard.X), shard.X, shard.Y,
+                                    shard.sw, net._replace(alpha=0.0), xp)
+    return float(loss) * weight, to_host(grad) * weight, weight
 
 
 def add(*items):
@@ -184,11 +208,11 @@ def step_grad(params, shard, plan, net):
     rows = list(_round_batches(shard.X.shape[0], plan))
     if not rows:
         return StepGrad(np.zeros_like(params), 0.0, 0)
-    r = rows[0]
-    take = lambda a: None if a is None else a[r]  # noqa: E731
-    loss, grad = flat_loss_and_grad(params, take(shard.X), take(shard.Y), take(shard.sw), net, np)
-    n = r.stop - r.start if isinstance(r, slice) else r.shape[0]
-    return StepGrad(grad * n, float(loss) * n, n)
+    xp = namespace_of(shard.X)
+    batch = [take_rows(a, rows[0], xp) for a in shard[:3]]
+    loss, grad = flat_loss_and_grad(to_namespace(params, xp, like=shard.X), *batch, net, xp)
+    n = batch[0].shape[0]
+    return StepGrad(to_host(grad) * n, float(loss) * n, n)
 
 
 # ------------------------------------------------------------------------- scoring
@@ -196,16 +220,19 @@ def score_stats(params, shard, net, classifier, validation=True):
     """Sufficient statistics of the score on a shard's validation (or training) rows.
 
     Classifiers: ``(weighted correct, total weight)``; regressors, per output:
-    ``(weight, mean, M2, weighted squared error)`` for a parallel R^2.
+    ``(weight, mean, M2, weighted squared error)`` for a parallel R^2. The forward
+    pass runs on the shard's device; the statistics come back to the host.
     """
     X, Y, sw = (shard.X_val, shard.Y_val, shard.sw_val) if validation else shard[:3]
-    w = np.ones(X.shape[0]) if sw is None else sw.astype(np.float64)
     if X.shape[0] == 0:
         return None
-    coefs, intercepts = unpack(params, net.layout, np)
-    pred = predict_raw(coefs, intercepts, X, net, np)
+    xp = namespace_of(X)
+    coefs, intercepts = unpack(to_namespace(params, xp, like=X), net.layout, xp)
+    pred = to_host(predict_raw(coefs, intercepts, X, net, xp))
     if not np.isfinite(pred).all():
         return "nan"
+    Y = to_host(Y)
+    w = np.ones(X.shape[0]) if sw is None else to_host(sw).astype(np.float64)
     if classifier:
         if pred.shape[1] == 1 or net.out_activation == "logistic":
             correct = ((pred > 0.5) == (Y > 0.5)).all(axis=1)
