@@ -92,8 +92,9 @@ def _average(values, sample_weight, xp):
 
 
 def _clip_probability(p, xp):
-    eps = xp.finfo(p.dtype).eps
-    return xp.clip(p, eps, 1.0 - eps)
+    eps = float(xp.finfo(p.dtype).eps)
+    # max-then-min is clip; array_api_compat's clip wrapper costs 0.6 ms a call on CuPy
+    return xp.minimum(xp.maximum(p, eps), 1.0 - eps)
 
 
 def squared_loss(y, pred, sample_weight, xp):

@@ -18,7 +18,7 @@ from sklearn.utils import gen_batches, shuffle
 
 from . import _optimizers as optim
 from . import _stopping as stopping
-from ._device import to_host, to_namespace
+from ._device import is_numpy_namespace, to_host, to_namespace
 from ._network import flat_loss_and_grad
 
 
@@ -105,6 +105,8 @@ def epoch_batches(n_samples, batch_size, order):
 def run_epoch(state, X, Y, sw, order, batch_size, cfg, xp):
     """One pass of minibatch steps over the rows in ``order``; return the mean loss."""
     n = X.shape[0]
+    if order is not None and not is_numpy_namespace(xp):
+        order = to_namespace(order, xp, like=X)  # one upload an epoch, not one a step
     state.params, state.optimizer, loss_sum = run_batches(
         state.params, state.optimizer, X, Y, sw,
         epoch_batches(n, batch_size, order), cfg, xp,

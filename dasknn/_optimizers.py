@@ -9,6 +9,8 @@ only says whether the schedule has anything left to try.
 import math
 from typing import NamedTuple
 
+from array_api_compat import is_cupy_namespace
+
 from ._device import device
 
 
@@ -61,6 +63,8 @@ def _sgd_update(params, grad, state, hyper):
 
 
 def _adam_update(params, grad, state, hyper, xp):
+    if is_cupy_namespace(xp):
+        return _adam_update_cupy(params, grad, state, hyper)
     b1, b2, t = hyper.beta_1, hyper.beta_2, state.t + 1
     m = b1 * state.m + (1 - b1) * grad
     v = b2 * state.v + (1 - b2) * (grad * grad)
@@ -70,6 +74,16 @@ def _adam_update(params, grad, state, hyper, xp):
     neg_lr = xp.asarray(-lr, dtype=xp.float64, device=device(m))
     step = (neg_lr * m) / (xp.sqrt(v) + hyper.epsilon)
     return xp.astype(params + step, params.dtype), AdamState(m, v, t, lr)
+
+
+def _adam_update_cupy(params, grad, state, hyper):
+    """The same update as one fused CuPy kernel (the GPU step is launch-bound)."""
+    from ._cupy_kernels import adam_step
+
+    b1, b2, t = hyper.beta_1, hyper.beta_2, state.t + 1
+    lr = hyper.learning_rate_init * math.sqrt(1 - b2**t) / (1 - b1**t)
+    params, m, v = adam_step(params, grad, state.m, state.v, b1, b2, lr, hyper.epsilon)
+    return params, AdamState(m, v, t, lr)
 
 
 def end_epoch(state, hyper, n_seen):

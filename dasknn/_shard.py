@@ -124,8 +124,10 @@ class RoundResult(NamedTuple):
     seconds: float
 
 
-def _round_batches(n, plan):
+def _round_batches(n, plan, xp=None, like=None):
     order = np.random.RandomState(plan.seed).permutation(n) if plan.shuffle else None
+    if order is not None and like is not None and not is_numpy_namespace(xp):
+        order = to_namespace(order, xp, like=like)  # one upload a round
     slices = list(gen_batches(n, plan.batch_size))
     for batch in slices[plan.first_batch : plan.first_batch + plan.n_batches]:
         yield batch if order is None else order[batch]
@@ -144,7 +146,7 @@ def train_round(params, start, shard, plan, cfg):
     if plan.learning_rate is not None:
         opt = opt._replace(learning_rate=plan.learning_rate)
     tic = time.perf_counter()
-    batches = list(_round_batches(shard.X.shape[0], plan))
+    batches = list(_round_batches(shard.X.shape[0], plan, xp, like=shard.X))
     with roomy_heap():
         params, opt, loss_sum = run_batches(to_namespace(params, xp, like=shard.X), opt,
                                             shard.X, shard.Y, shard.sw, batches, cfg, xp)
