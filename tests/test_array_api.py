@@ -130,3 +130,15 @@ def test_shard_functions_on_device_equal_numpy(classification):
         results[name] = (r2.params, r2.loss_sum, stats, sums[0], sums[1])
     for a, b in zip(results["numpy"], results["strict"]):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+
+
+def test_torch_tensors_train_and_predict_as_tensors(classification):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    X, y = classification
+    kw = dict(hidden_layer_sizes=(7,), max_iter=10, random_state=0)
+    ours = MLPClassifier(**kw).fit(torch.tensor(X), torch.tensor(y))
+    ref = MLPClassifier(**kw).fit(X, y)
+    proba = ours.predict_proba(torch.tensor(X))
+    assert isinstance(proba, torch.Tensor)
+    np.testing.assert_allclose(proba.numpy(), ref.predict_proba(X), rtol=1e-6)
+    np.testing.assert_array_equal(ours.predict(torch.tensor(X)).numpy(), ref.predict(X))
