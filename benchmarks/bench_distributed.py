@@ -97,6 +97,8 @@ import warnings
 
 import numpy as np
 
+from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path)
+
 CONTENDERS = ("dasknn", "dasknn-1w", "dask-ml", "sklearn", "torch")
 # Subprocess groups, in run order: (group, contenders it can run).
 GROUPS = (
@@ -350,18 +352,6 @@ def run_all(args):
             print(f"running {group}: {', '.join(names)}", file=sys.stderr, flush=True)
             results += run_group(group, names, args)
     return results
-
-
-def cpu_model():
-    """Return the CPU model name from /proc/cpuinfo, if available."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def version(module):

@@ -70,6 +70,8 @@ import warnings
 
 import numpy as np
 
+from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path)
+
 LIBS = ("sklearn", "dasknn")
 DTYPES = ("float32", "float64")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -200,18 +202,6 @@ def run_worker(lib, dtype, mode, args):
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"worker {lib} {dtype} {mode} failed (rc={proc.returncode})")
     return json.loads(lines[-1])
-
-
-def cpu_model():
-    """Return the CPU model name from /proc/cpuinfo, if available."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def blas_info():
