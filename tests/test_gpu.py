@@ -113,3 +113,20 @@ def test_device_cuda_with_numpy_chunks(gpu_client, data):
     cpu = MLPClassifier(**PARAMS).fit(dX, dy)
     for a, b in zip(gpu.coefs_, cpu.coefs_):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_local_cuda_cluster(data):
+    dask_cuda = pytest.importorskip("dask_cuda", reason="dask-cuda is not installed")
+    import dask.array as da
+    from distributed import Client
+
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = dask_cuda.LocalCUDACluster(dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        n_gpus = len(client.scheduler_info()["workers"])
+        dX = da.from_array(X, chunks=(600, -1)).map_blocks(cp.asarray)
+        clf = MLPClassifier(**PARAMS).fit(dX, da.from_array(y, chunks=600))
+        assert clf.history_[-1]["workers"] == n_gpus
+        assert clf.score(X, y) > 0.8
