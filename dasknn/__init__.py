@@ -1,6 +1,7 @@
 """dasknn: scikit-learn's multi-layer perceptrons, trained data-parallel on Dask."""
 
 from ._mlp import MLPClassifier, MLPRegressor
+from .persist import load, save
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["MLPClassifier", "MLPRegressor", "load", "save"]
 __version__ = "0.1.0.dev0"

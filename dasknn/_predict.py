@@ -60,6 +60,10 @@ def lazy(est, X, method):
     if _is_frame(X) and method == "predict" and width is None:
         return X.map_partitions(_apply_frame, model, method, meta=pd.Series([], dtype=dtype),
                                 token="dasknn-predict")
+    return _lazy_array(model, dX, method, width, dtype)
+
+
+def _lazy_array(model, dX, method, width, dtype):
     like = dX._meta if dtype.kind in "biuf" else np.empty(0)
     if width is None:
         return dX.map_blocks(_apply, model, method, drop_axis=1, dtype=dtype,
@@ -76,10 +80,10 @@ def _apply_frame(frame, est, method):
 
 def score(est, X, y, sample_weight, classifier):
     """Accuracy (classifiers) or R^2 (regressors), reduced on the cluster."""
-    pred = lazy(est, X, "predict")
-    if hasattr(pred, "to_dask_array"):
-        pred = pred.to_dask_array(lengths=True)
     dX = prepare_X(X)
+    check_features(est, X, dX)
+    width, dtype = _output_shape(est, "predict")
+    pred = _lazy_array(dask.delayed(est, pure=True), dX, "predict", width, dtype)
     y = _align(y, dX, "y")
     w = _align(sample_weight, dX, "sample_weight")
     if w is None:

@@ -1,0 +1,201 @@
+"""The ``dasknn`` command: ``demo``, ``train`` and ``predict``.
+
+``dasknn demo`` starts a local Dask cluster, trains on a generated dataset big enough
+to be worth distributing and reports accuracy, time and a loss-curve PNG.
+``dasknn train DATA --target COL`` trains on a CSV, Parquet, Zarr or .npy file read
+with Dask and saves a skops model; ``dasknn predict MODEL DATA --out FILE`` writes its
+predictions.
+"""
+
+import argparse
+import contextlib
+import os
+import pathlib
+import sys
+import time
+import warnings
+
+import numpy as np
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="dasknn", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="train on a built-in dataset on a local Dask cluster")
+    demo.add_argument("--max-iter", type=int, default=15, help="epochs (default 15)")
+    demo.add_argument("--n-samples", type=int, default=400_000, help="rows (default 400000)")
+    demo.add_argument("--png", default="dasknn-demo-loss.png", help="loss-curve image")
+    _cluster_args(demo)
+    train = sub.add_parser("train", help="train on a data file and save the model")
+    train.add_argument("data", help="CSV or Parquet table, Zarr or .npy array")
+    train.add_argument("--target", required=True,
+                       help="target column (tables) or the path of a target array")
+    train.add_argument("--out", default="model.skops", help="model file (skops)")
+    train.add_argument("--regressor", action="store_true", help="fit MLPRegressor")
+    train.add_argument("--hidden-layer-sizes", default="100",
+                       help="comma-separated widths (default 100)")
+    train.add_argument("--max-iter", type=int, default=200)
+    train.add_argument("--learning-rate-init", type=float, default=1e-3)
+    train.add_argument("--batch-size", default="auto")
+    train.add_argument("--early-stopping", action="store_true")
+    train.add_argument("--random-state", type=int, default=None)
+    _cluster_args(train)
+    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict.add_argument("model", help="a model file written by `dasknn train`")
+    predict.add_argument("data", help="CSV or Parquet table, Zarr or .npy array")
+    predict.add_argument("--out", required=True, help="output file: .csv, .parquet or .npy")
+    predict.add_argument("--target", default=None, help="column to drop before predicting")
+    _cluster_args(predict)
+    return parser
+
+
+def _cluster_args(parser):
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running Dask scheduler (default: a local cluster)")
+    parser.add_argument("--n-workers", type=int, default=None,
+                        help="local cluster workers (default: one per core)")
+
+
+@contextlib.contextmanager
+def _client(args):
+    from distributed import Client, LocalCluster
+
+    if args.scheduler:
+        with Client(args.scheduler) as client:
+            yield client
+        return
+    n_workers = args.n_workers or os.cpu_count() or 1
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def _read(path, target=None):
+    """``(X, y)`` from a data file read lazily with Dask (y is None without target)."""
+    import dask.array as da
+    import dask.dataframe as dd
+
+    suffix = pathlib.Path(path).suffix.lower()
+    if suffix in (".npy", ".zarr"):
+        load = (lambda p: da.from_array(np.load(p, mmap_mode="r"))) if suffix == ".npy" \
+            else da.from_zarr
+        X = load(path)
+        y = load(target) if target and os.path.exists(target) else None
+        return X, y
+    if suffix == ".csv":
+        frame = dd.read_csv(path)
+    elif suffix in (".parquet", ".pq") or os.path.isdir(path):
+        frame = dd.read_parquet(path)
+    else:
+        raise SystemExit(f"dasknn: cannot read {path}: use a .csv, .parquet, .zarr or .npy file.")
+    if target is None or target not in frame.columns:
+        return frame, None
+    return frame.drop(columns=[target]), frame[target]
+
+
+def demo(args):
+    import dask.array as da
+    from sklearn.datasets import make_classification
+
+    from . import MLPClassifier
+
+    X, y = make_classification(n_samples=args.n_samples, n_features=40, n_informative=30,
+                               n_classes=10, class_sep=1.5, random_state=0)
+    X = X.astype(np.float32)
+    n_test = args.n_samples // 10
+    with _client(args) as client:
+        print(f"Dask dashboard: {client.dashboard_link}")
+        workers = len(client.scheduler_info()["workers"])
+        chunks = max(1000, (args.n_samples - n_test) // (4 * workers))
+        dX = da.from_array(X[n_test:], chunks=(chunks, -1))
+        dy = da.from_array(y[n_test:], chunks=chunks)
+        dX, dy = client.persist([dX, dy])
+        print(f"training an MLP (128, 64) on {args.n_samples - n_test:,} rows x 40 features, "
+              f"10 classes, on {workers} worker(s)")
+        clf = MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=args.max_iter,
+                            random_state=0, verbose=True)
+        start = time.perf_counter()
+        clf.fit(dX, dy)
+        seconds = time.perf_counter() - start
+        train_acc = clf.score(dX, dy)
+    test_acc = clf.score(X[:n_test], y[:n_test])
+    print(f"fit: {seconds:.1f} s for {clf.n_iter_} epochs "
+          f"({clf.history_[-1]['samples_per_second']:,.0f} samples/s in the last)")
+    print(f"train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f}")
+    _plot(clf, args.png)
+    print(f"loss curve written to {args.png}")
+    return 0
+
+
+def _plot(clf, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(range(1, len(clf.loss_curve_) + 1), clf.loss_curve_, marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.set_title("dasknn MLPClassifier on a Dask cluster")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train(args):
+    from . import MLPClassifier, MLPRegressor, save
+
+    Estimator = MLPRegressor if args.regressor else MLPClassifier
+    batch = args.batch_size if args.batch_size == "auto" else int(args.batch_size)
+    model = Estimator(
+        hidden_layer_sizes=tuple(int(h) for h in args.hidden_layer_sizes.split(",") if h),
+        max_iter=args.max_iter, learning_rate_init=args.learning_rate_init, batch_size=batch,
+        early_stopping=args.early_stopping, random_state=args.random_state)
+    X, y = _read(args.data, args.target)
+    if y is None:
+        raise SystemExit(f"dasknn: no target {args.target!r} in {args.data}.")
+    with _client(args):
+        start = time.perf_counter()
+        model.fit(X, y)
+        seconds = time.perf_counter() - start
+        score = model.score(X, y)
+    save(model, args.out)
+    print(f"trained {type(model).__name__} for {model.n_iter_} epochs in {seconds:.1f} s; "
+          f"training score {score:.4f}; saved to {args.out}")
+    return 0
+
+
+def predict(args):
+    import pandas as pd
+
+    from . import load
+
+    model = load(args.model)
+    X, _ = _read(args.data, args.target)
+    with _client(args):
+        pred = model.predict(X).compute()  # one column: it fits in memory
+    pred = np.asarray(pred)
+    out = pathlib.Path(args.out)
+    if out.suffix == ".npy":
+        np.save(out, pred)
+    elif out.suffix == ".csv":
+        pd.DataFrame({"prediction": pred}).to_csv(out, index=False)
+    else:
+        pd.DataFrame({"prediction": pred}).to_parquet(out, index=False)
+    print(f"predictions written to {args.out}")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``dasknn`` console script."""
+    args = _parser().parse_args(argv)
+    warnings.filterwarnings("ignore", category=UserWarning, module="distributed")
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    return {"demo": demo, "train": train, "predict": predict}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

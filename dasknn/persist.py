@@ -1,0 +1,50 @@
+"""Save and load models as skops files: sharing a model needs no pickle.
+
+A skops file holds data, not code; :func:`load` reconstructs only the types dasknn
+trusts (its estimators, their optimizer and stopping state, and what skops trusts by
+default) and refuses a file holding anything else.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> from dasknn import MLPClassifier, load, save
+>>> X, y = np.random.RandomState(0).rand(30, 3), np.arange(30) % 2
+>>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+>>> path = os.path.join(tempfile.mkdtemp(), "model.skops")
+>>> save(clf, path)
+>>> bool((load(path).predict(X) == clf.predict(X)).all())
+True
+"""
+
+import skops.io
+
+TRUSTED_TYPES = (
+    "dasknn._mlp.MLPClassifier",
+    "dasknn._mlp.MLPRegressor",
+    "dasknn._optimizers.AdamState",
+    "dasknn._optimizers.SGDState",
+    "dasknn._stopping.Progress",
+)
+
+
+def save(model, path):
+    """Write ``model`` to ``path`` in the skops format."""
+    skops.io.dump(model, path)
+
+
+def load(path):
+    """Read a model saved by :func:`save`, trusting only dasknn's own types.
+
+    Raises
+    ------
+    ValueError
+        If the file holds a type dasknn does not trust.
+    """
+    untrusted = skops.io.get_untrusted_types(file=path)
+    unknown = [t for t in untrusted if t not in TRUSTED_TYPES]
+    if unknown:
+        raise ValueError(
+            f"{path} holds types dasknn does not trust: {unknown}. If you trust where "
+            "the file comes from, load it with skops.io.load(path, trusted=[...])."
+        )
+    return skops.io.load(path, trusted=untrusted)

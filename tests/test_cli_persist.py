@@ -1,0 +1,82 @@
+"""The `dasknn` command and skops model files."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io
+from skops.io.exceptions import UntrustedTypesFoundException
+from sklearn.datasets import make_classification
+
+from dasknn import MLPClassifier, MLPRegressor, load, save
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _run(*args, timeout=300):
+    out = subprocess.run([sys.executable, "-m", "dasknn.cli", *args], capture_output=True,
+                         text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_train_then_predict_round_trip_on_parquet(tmp_path):
+    X, y = make_classification(n_samples=3000, n_features=8, n_informative=5, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])
+    frame["label"] = np.array(["cat", "dog"])[y]
+    data = tmp_path / "train.parquet"
+    frame.to_parquet(data)
+    model_path = tmp_path / "model.skops"
+    out = _run("train", str(data), "--target", "label", "--out", str(model_path),
+               "--hidden-layer-sizes", "16", "--max-iter", "5", "--random-state", "0",
+               "--n-workers", "1")
+    assert "saved to" in out and model_path.exists()
+    pred_path = tmp_path / "pred.parquet"
+    _run("predict", str(model_path), str(data), "--target", "label", "--out", str(pred_path),
+         "--n-workers", "1")
+    predicted = pd.read_parquet(pred_path)["prediction"].to_numpy()
+    model = load(model_path)
+    expected = model.predict(frame.drop(columns=["label"]))
+    np.testing.assert_array_equal(predicted, expected)
+    assert (predicted == frame["label"].to_numpy()).mean() > 0.8
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_skops_round_trip(tmp_path, Estimator):
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    model = Estimator(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    path = tmp_path / "m.skops"
+    save(model, path)
+    again = load(path)
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    again.partial_fit(X, y)  # optimizer state came back too
+    model.partial_fit(X, y)
+    np.testing.assert_array_equal(again.coefs_[0], model.coefs_[0])
+
+
+class NotOurs:
+    """A type no dasknn model holds."""
+
+
+def test_untrusted_type_is_refused(tmp_path):
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
+    model.extra_ = NotOurs()
+    path = tmp_path / "m.skops"
+    skops.io.dump(model, path)
+    with pytest.raises(ValueError, match="types dasknn does not trust.*NotOurs"):
+        load(path)
+    assert os.path.getsize(path) > 0
+    with pytest.raises(UntrustedTypesFoundException):
+        skops.io.load(path)  # skops itself refuses without an explicit trust list
+
+
+def test_demo_runs_small(tmp_path):
+    png = tmp_path / "loss.png"
+    out = _run("demo", "--n-samples", "20000", "--max-iter", "3", "--n-workers", "1",
+               "--png", str(png))
+    assert "Dask dashboard: http" in out and "test accuracy" in out
+    assert png.exists() and png.stat().st_size > 1000
