@@ -244,6 +244,7 @@ def _train(state, cluster, cfg, options, seeds, classifier, incremental):
             tic = time.perf_counter()
             stop, rounds = _finish_epoch(state, cluster, current, cfg, classifier, epoch, n_train)
             state.history.append(_epoch_record(state, rounds, len(cluster.shards), tic, n_train))
+            cluster.runner.publish(cluster.token, state.history[-1], cfg.max_iter)
             if stop or incremental:
                 break
             _local.warn_max_iter(state, cfg)

@@ -15,6 +15,9 @@ class InlineRunner:
 
     n_workers = 1
 
+    def publish(self, fit_id, record, max_iter):
+        pass
+
     def parts(self, delayed_parts):
         return list(dask.compute(*delayed_parts))
 
@@ -35,9 +38,18 @@ class ClusterRunner:
     """Runs tasks on the workers of a ``distributed.Client``."""
 
     def __init__(self, client):
+        from . import dashboard
+
         self.client = client
         self.workers = sorted(client.scheduler_info()["workers"])
         self.n_workers = len(self.workers)
+        dashboard.ensure_plugin(client)
+
+    def publish(self, fit_id, record, max_iter):
+        """Send an epoch's metrics to the dashboard (a Dask event)."""
+        from . import dashboard
+
+        dashboard.publish(self.client, fit_id, record, max_iter)
 
     def parts(self, delayed_parts):
         from distributed import wait

@@ -16,8 +16,6 @@ Examples
 True
 """
 
-import skops.io
-
 TRUSTED_TYPES = (
     "dasknn._mlp.MLPClassifier",
     "dasknn._mlp.MLPRegressor",
@@ -29,6 +27,8 @@ TRUSTED_TYPES = (
 
 def save(model, path):
     """Write ``model`` to ``path`` in the skops format."""
+    import skops.io  # imported on use: it takes seconds to import
+
     skops.io.dump(model, path)
 
 
@@ -40,6 +40,8 @@ def load(path):
     ValueError
         If the file holds a type dasknn does not trust.
     """
+    import skops.io
+
     untrusted = skops.io.get_untrusted_types(file=path)
     unknown = [t for t in untrusted if t not in TRUSTED_TYPES]
     if unknown:
