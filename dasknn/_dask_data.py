@@ -82,18 +82,23 @@ def _align(v, X, name):
         return None
     if not is_dask(v):
         v = np.asarray(v)
+        _check_length(v, X, name)
         return da.from_array(v, chunks=(X.chunks[0],) + v.shape[1:])
     v = _as_array(v, name)
     if any(np.isnan(c) for c in v.chunks[0]):
         v = v.compute_chunk_sizes()
+    _check_length(v, X, name)
+    if v.chunks[0] != X.chunks[0]:
+        v = v.rechunk((X.chunks[0],) + tuple((s,) for s in v.shape[1:]))
+    return v
+
+
+def _check_length(v, X, name):
     if v.shape[0] != X.shape[0]:
         raise ValueError(
             f"X has {X.shape[0]} rows but {name} has {v.shape[0]}: pass one {name} "
             "entry per row of X."
         )
-    if v.chunks[0] != X.chunks[0]:
-        v = v.rechunk((X.chunks[0],) + tuple((s,) for s in v.shape[1:]))
-    return v
 
 
 def prepare(X, y, sample_weight=None):

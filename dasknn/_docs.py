@@ -52,6 +52,22 @@ n_iter_no_change : int, default=10
     Epochs without improvement of at least ``tol`` before stopping.
 max_fun : int, default=15000
     Maximum number of loss evaluations of 'lbfgs'.
+sync : {'model', 'gradient'}, default='model'
+    Dask input only. 'model': each worker runs ``sync_steps`` local minibatch
+    steps on its own blocks, then the models are averaged (weighted by sample
+    weight). 'gradient': gradients are averaged at every step (synchronous SGD;
+    exact but slow).
+sync_steps : int or 'auto', default='auto'
+    Dask input only: local steps between averages. 'auto' aims at about one
+    second of computation per round, which keeps synchronisation under 5%.
+lr_scaling : {'linear', 'sqrt'} or None, default='linear'
+    Dask input only: averaging W workers' models makes W times fewer sequential
+    updates, so the learning rate is multiplied by W ('linear'), sqrt(W)
+    ('sqrt') or kept (None).
+device : {'auto', 'cpu', 'cuda'}, default='auto'
+    'auto' trains where the data is (CuPy arrays or CuPy chunks on the GPU);
+    'cuda' moves numpy data to the GPU (needs CuPy); 'cpu' brings GPU data to
+    the host.
 """
 
 _COMMON_ATTRIBUTES = """\
@@ -84,6 +100,10 @@ n_outputs_ : int
     Number of output units.
 out_activation_ : str
     Activation of the output layer.
+history_ : list of dict
+    After a fit on Dask data: one JSON-able record per epoch (loss, validation
+    score, seconds, samples per second, share of time synchronising, rounds,
+    workers, learning rate).
 """
 
 CLASSIFIER_DOC = f"""Multi-layer perceptron classifier: scikit-learn's, also on Dask data.

@@ -98,9 +98,12 @@ def _make_parts(runner, data, encode, cfg, seeds, token, device):
     blocks.append(data.sample_weight.to_delayed().ravel() if data.sample_weight is not None
                   else [None] * len(blocks[0]))
     make = dask.delayed(_shard.make_part, pure=True)
+    rows = data.X.chunks[0]
     delayed = [make(x, y, w, encode, val_fraction, seeds(0, i), device,
                     dask_key_name=f"dasknn-part-{i}-{token}")
-               for i, (x, y, w) in enumerate(zip(*blocks))]
+               for i, (x, y, w) in enumerate(zip(*blocks)) if rows[i] > 0]
+    if not delayed:
+        raise ValueError("X has no rows: every block is empty.")
     return runner.parts(delayed)
 
 
@@ -130,11 +133,20 @@ def _build_shards(runner, data, encode, cfg, seeds, device="auto"):
                                          worker=h)
                            for k, (s, h) in enumerate(zip(shards, homes))])
     runner.release(parts)
-    rows = [s[0] for s in sizes]
+    rows, val_rows = [s[0] for s in sizes], [s[1] for s in sizes]
+    problem = None
     if min(rows) == 0:
-        raise ValueError("A block of X has no training rows after the validation split: "
-                         "rechunk X into fewer, larger blocks.")
-    return _Cluster(runner, shards, homes, rows, [s[1] for s in sizes], token)
+        problem = ("A shard of X has no training rows after the validation split: "
+                   "rechunk X into fewer, larger blocks.")
+    elif cfg.early_stopping and sum(val_rows) < 2:
+        problem = (f"The validation set is too small: early_stopping=True with "
+                   f"validation_fraction={cfg.validation_fraction} keeps {sum(val_rows)} "
+                   "rows for validation. Increase 'validation_fraction' or set "
+                   "early_stopping=False.")
+    if problem:
+        runner.release(shards)
+        raise ValueError(problem)
+    return _Cluster(runner, shards, homes, rows, val_rows, token)
 
 
 def _round_plan(cluster, batch_size, steps):
@@ -237,30 +249,39 @@ def _train(state, cluster, cfg, options, seeds, classifier, incremental):
         state.optimizer = optim.init(state.params, cfg.hyper, np)
     n_train = sum(cluster.rows)
     state.n_iter = 0
-    current = schedule.submit(0, state.params, [state.optimizer] * len(cluster.shards),
-                              _sgd_rate(state.optimizer, cfg.hyper))
+    current = [schedule.submit(0, state.params, [state.optimizer] * len(cluster.shards),
+                               _sgd_rate(state.optimizer, cfg.hyper))]
+    try:
+        _run_epochs(state, cluster, schedule, current, classifier, incremental, n_train)
+    finally:
+        cluster.runner.release(current)
+    if cfg.early_stopping:
+        state.params = state.best_params
+    return state
+
+
+def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train):
+    """The epoch loop. ``box[0]`` always holds the latest submitted epoch, so the
+    caller can release its futures whatever happens here."""
+    cfg = schedule.cfg
     try:
         for epoch in range(cfg.max_iter):
             tic = time.perf_counter()
-            stop, rounds = _finish_epoch(state, cluster, current, cfg, classifier, epoch, n_train)
+            stop, rounds = _finish_epoch(state, cluster, box[0], cfg, classifier, epoch, n_train)
             state.history.append(_epoch_record(state, rounds, len(cluster.shards), tic, n_train))
             cluster.runner.publish(cluster.token, state.history[-1], cfg.max_iter)
             if stop or incremental:
                 break
             _local.warn_max_iter(state, cfg)
             if epoch + 1 < cfg.max_iter:  # parameters stay on the cluster between epochs
-                previous, current = current, schedule.submit(
-                    epoch + 1, current.params, current.results,
-                    _sgd_rate(state.optimizer, cfg.hyper))
+                previous = box[0]
+                box[0] = schedule.submit(epoch + 1, previous.params, previous.results,
+                                         _sgd_rate(state.optimizer, cfg.hyper))
                 cluster.runner.release(previous)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
     state.optimizer = cluster.runner.gather(
-        cluster.submit(_shard.average_states, *current.results, key="dasknn-optstate"))
-    cluster.runner.release(current)
-    if cfg.early_stopping:
-        state.params = state.best_params
-    return state
+        cluster.submit(_shard.average_states, *box[0].results, key="dasknn-optstate"))
 
 
 def _finish_epoch(state, cluster, current, cfg, classifier, epoch, n_train):
@@ -322,7 +343,7 @@ def _params_of(result):
 def _start_step(params, start):
     """The step state of an epoch: given parameters, optimizer state carried over."""
     opt = start.opt_state if isinstance(start, _shard.RoundResult) else start
-    return _shard.RoundResult(params, opt, 0.0, 1, 0.0)
+    return _shard.RoundResult(params, opt, 0.0, 1, 0.0, 1.0)
 
 
 def _grad_at(state, shard, plan, net):
@@ -330,17 +351,21 @@ def _grad_at(state, shard, plan, net):
 
 
 def _apply_step(state, cfg, lr, *grads):
-    n = sum(g.n_rows for g in grads)
+    n, weight = sum(g.n_rows for g in grads), sum(g.weight for g in grads)
     if n == 0:
         return state
-    grad = sum(g.grad_sum for g in grads) / n
+    grad = sum(g.grad_sum for g in grads) / weight
     opt = state.opt_state if lr is None else state.opt_state._replace(learning_rate=lr)
     params, opt = optim.update(state.params, grad, opt, cfg.hyper, np)
-    return _shard.RoundResult(params, opt, 0.0, n, 0.0)
+    return _shard.RoundResult(params, opt, 0.0, n, 0.0, weight)
 
 
 def _step_summary(*grads):
-    return (sum(g.loss_sum for g in grads), sum(g.n_rows for g in grads), 0.0, 0.0)
+    """Round summary of a step: the loss summed by rows, as for model averaging."""
+    weight = sum(g.weight for g in grads)
+    n = sum(g.n_rows for g in grads)
+    loss = sum(g.loss_sum for g in grads) / weight * n if weight else 0.0
+    return (loss, n, 0.0, 0.0)
 
 
 # --------------------------------------------------------------------------- L-BFGS
@@ -365,7 +390,6 @@ def _run_lbfgs(state, cluster, cfg):
 
     def fun(flat):
         i = next(calls)
-        flat = flat.astype(state.params.dtype) if state.params.dtype == np.float32 else flat
         sums = [cluster.submit(_shard.loss_grad_sums, flat, s, cfg.net,
                                key=f"dasknn-lossgrad-{i}-{k}", k=k)
                 for k, s in enumerate(cluster.shards)]

@@ -28,6 +28,8 @@ from ._shard import TargetEncoder
 from ._device import (
     is_numpy_namespace,
     check_array_api_X,
+    state_to_host,
+    state_to_namespace,
     host_dtype,
     is_array_api_input,
     move_to_device,
@@ -164,6 +166,8 @@ class _BaseMLP(BaseEstimator):
         else:
             _local.fit_stochastic(state, X, Y, sw, cfg, rng, self._validation_score, incremental, xp)
         self._store(state, layout, xp)
+        if hasattr(self, "history_"):  # per-epoch records describe distributed fits only
+            del self.history_
         return self
 
     def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
@@ -178,7 +182,8 @@ class _BaseMLP(BaseEstimator):
             self._initialize(layout, data.X.dtype, rng)
         self._check_layout(layout)
         cfg = self._config(layout)
-        state = self._fit_state(cfg, incremental, np, like=None)
+        # the engine starts a fresh optimizer itself, at its scaled learning rate
+        state = self._fit_state(cfg, incremental, np, like=None, fresh_optimizer=False)
         if self.solver == "lbfgs":
             _engine.fit_lbfgs(state, data, cfg, encode, rng, self.device)
         else:
@@ -238,14 +243,17 @@ class _BaseMLP(BaseEstimator):
             is_classifier(self) and self.n_outputs_ == 1, self.verbose, self.max_fun,
         )
 
-    def _fit_state(self, cfg, incremental, xp, like):
+    def _fit_state(self, cfg, incremental, xp, like, fresh_optimizer=True):
         """The training state a loop continues from, built from the fitted attributes."""
         params = to_namespace(pack(self.coefs_, self.intercepts_, np), xp, like=like)
         state = _local.FitState(params=params, t=self.t_)
         if self.solver not in STOCHASTIC_SOLVERS:
             return state
         keep = incremental and getattr(self, "_optimizer_state", None) is not None
-        state.optimizer = self._optimizer_state if keep else optim.init(params, cfg.hyper, xp)
+        if keep:
+            state.optimizer = state_to_namespace(self._optimizer_state, xp, like=params)
+        elif fresh_optimizer:
+            state.optimizer = optim.init(params, cfg.hyper, xp)
         state.progress = self._progress
         state.loss_curve = self.loss_curve_
         state.validation_scores = self.validation_scores_
@@ -264,7 +272,7 @@ class _BaseMLP(BaseEstimator):
         self.coefs_, self.intercepts_ = unpack(params, layout, np)
         self.n_iter_, self.loss_, self.t_ = state.n_iter, state.loss, state.t
         if self.solver in STOCHASTIC_SOLVERS:
-            self._optimizer_state = state.optimizer
+            self._optimizer_state = state_to_host(state.optimizer)
             self._progress = state.progress
             self.loss_curve_ = state.loss_curve
             self.validation_scores_ = state.validation_scores

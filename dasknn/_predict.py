@@ -32,30 +32,35 @@ def check_features(est, X, dX):
 def _apply(block, est, method):
     """Run ``method`` of ``est`` on one in-memory block (already validated), in the
     block's own namespace (numpy or CuPy)."""
-    dtype = est.coefs_[0].dtype
     if is_array_api_input(block):
         xp = namespace_of(block)
-        block = block if block.dtype == dtype else xp.astype(block, xp.float64)
+        if not xp.isdtype(block.dtype, "real floating"):
+            block = xp.astype(block, xp.float64)
     else:
-        block = np.asarray(block, dtype=dtype)
+        block = np.asarray(block)
+        if block.dtype not in (np.float32, np.float64):
+            block = block.astype(np.float64)
     return est._from_raw(est._forward(block), method)
 
 
-def _output_shape(est, method):
-    """Width of the output (None for 1-D) and its dtype."""
+def _output_shape(est, method, input_dtype):
+    """Width of the output (None for 1-D) and its dtype (as in-memory prediction
+    gives: float32 only when both the data and the model are float32)."""
+    values = np.result_type(input_dtype if input_dtype in (np.float32, np.float64)
+                            else np.float64, est.coefs_[-1].dtype)
     if method == "predict":
         if hasattr(est, "classes_"):
             multilabel = est._label_binarizer.y_type_.startswith("multilabel")
             return (est.n_outputs_ if multilabel else None), est.classes_.dtype
-        return (None if est.n_outputs_ == 1 else est.n_outputs_), est.coefs_[-1].dtype
-    return max(2, est.n_outputs_), est.coefs_[-1].dtype
+        return (None if est.n_outputs_ == 1 else est.n_outputs_), values
+    return max(2, est.n_outputs_), values
 
 
 def lazy(est, X, method):
     """``method`` ('predict', 'predict_proba', ...) of ``est`` as a lazy collection."""
     dX = prepare_X(X)
     check_features(est, X, dX)
-    width, dtype = _output_shape(est, method)
+    width, dtype = _output_shape(est, method, dX.dtype)
     model = dask.delayed(est, pure=True)
     if _is_frame(X) and method == "predict" and width is None:
         return X.map_partitions(_apply_frame, model, method, meta=pd.Series([], dtype=dtype),
@@ -82,9 +87,11 @@ def score(est, X, y, sample_weight, classifier):
     """Accuracy (classifiers) or R^2 (regressors), reduced on the cluster."""
     dX = prepare_X(X)
     check_features(est, X, dX)
-    width, dtype = _output_shape(est, "predict")
+    width, dtype = _output_shape(est, "predict", dX.dtype)
     pred = _lazy_array(dask.delayed(est, pure=True), dX, "predict", width, dtype)
     y = _align(y, dX, "y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
     w = _align(sample_weight, dX, "sample_weight")
     if w is None:
         w = da.ones(dX.shape[0], chunks=dX.chunks[0])

@@ -41,7 +41,7 @@ class ClusterRunner:
         from . import dashboard
 
         self.client = client
-        self.workers = sorted(client.scheduler_info()["workers"])
+        self.workers = sorted(client.nthreads())  # every worker (scheduler_info may truncate)
         self.n_workers = len(self.workers)
         dashboard.ensure_plugin(client)
 
@@ -66,7 +66,7 @@ class ClusterRunner:
 
         The grouping depends only on the order of the parts, so the model does not
         depend on where the scheduler happened to put them; each group goes to the
-        worker that already holds most of its bytes.
+        worker that already holds most of its parts.
         """
         bounds = [round(k * len(parts) / n_shards) for k in range(n_shards + 1)]
         groups = [parts[bounds[k] : bounds[k + 1]] for k in range(n_shards)]

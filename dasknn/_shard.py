@@ -73,6 +73,8 @@ def make_part(X, y, sw, encode, val_fraction, seed, device="auto"):
     Y = to_namespace(encode(to_host(y)), xp, like=X)
     _check_finite(Y, "y", xp)
     sw = None if sw is None else to_namespace(to_host(sw).astype(encode.dtype), xp, like=X)
+    if sw is not None:
+        _check_finite(sw, "sample_weight", xp)
     n_val = int(np.ceil(val_fraction * X.shape[0])) if val_fraction else 0
     order = np.random.RandomState(seed).permutation(X.shape[0])
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -122,6 +124,7 @@ class RoundResult(NamedTuple):
     loss_sum: float
     n_rows: int
     seconds: float
+    weight: float = 0.0  # sample weight trained on (rows when unweighted)
 
 
 def _round_batches(n, plan, xp=None, like=None):
@@ -151,12 +154,16 @@ def train_round(params, start, shard, plan, cfg):
         params, opt, loss_sum = run_batches(to_namespace(params, xp, like=shard.X), opt,
                                             shard.X, shard.Y, shard.sw, batches, cfg, xp)
     rows = sum(b.stop - b.start if isinstance(b, slice) else b.shape[0] for b in batches)
-    return RoundResult(to_host(params), opt, float(loss_sum), rows, time.perf_counter() - tic)
+    weight = rows if shard.sw is None else sum(
+        float(xp.sum(take_rows(shard.sw, b, xp))) for b in batches)
+    return RoundResult(to_host(params), opt, float(loss_sum), rows, time.perf_counter() - tic,
+                       weight)
 
 
 def average(*results):
-    """Average the parameters of round results, weighted by rows trained."""
-    weights = np.array([r.n_rows for r in results], dtype=np.float64)
+    """Average the parameters of round results, weighted by the sample weight (rows,
+    without weights) each trained on."""
+    weights = np.array([r.weight for r in results], dtype=np.float64)
     if weights.sum() == 0:
         return results[0].params
     out = np.zeros_like(results[0].params)
@@ -200,21 +207,23 @@ def add(*items):
 
 
 class StepGrad(NamedTuple):
-    grad_sum: np.ndarray
-    loss_sum: float
+    grad_sum: np.ndarray  # gradient times the batch's weight
+    loss_sum: float  # loss times the batch's weight
     n_rows: int
+    weight: float  # the batch's sample weight (rows when unweighted)
 
 
 def step_grad(params, shard, plan, net):
     """Gradient of one minibatch (``plan`` names exactly one batch), times its rows."""
     rows = list(_round_batches(shard.X.shape[0], plan))
     if not rows:
-        return StepGrad(np.zeros_like(params), 0.0, 0)
+        return StepGrad(np.zeros_like(params), 0.0, 0, 0.0)
     xp = namespace_of(shard.X)
     batch = [take_rows(a, rows[0], xp) for a in shard[:3]]
     loss, grad = flat_loss_and_grad(to_namespace(params, xp, like=shard.X), *batch, net, xp)
     n = batch[0].shape[0]
-    return StepGrad(to_host(grad) * n, float(loss) * n, n)
+    weight = n if batch[2] is None else float(xp.sum(batch[2]))
+    return StepGrad(to_host(grad) * weight, float(loss) * weight, n, weight)
 
 
 # ------------------------------------------------------------------------- scoring

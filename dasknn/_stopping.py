@@ -33,7 +33,7 @@ def after_loss(progress, loss, tol):
 def after_score(progress, score, tol):
     """Update on a validation score; return ``(progress, improved)``.
 
-    A NaN score neither improves nor counts as a stall, as in scikit-learn.
+    A NaN score does not improve and resets the stall counter, as in scikit-learn.
     """
     best = progress.best_validation_score
     count = progress.no_improvement_count + 1 if score < best + tol else 0

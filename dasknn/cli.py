@@ -105,7 +105,7 @@ def demo(args):
     n_test = args.n_samples // 10
     with _client(args) as client:
         print(f"Dask dashboard: {client.dashboard_link}")
-        workers = len(client.scheduler_info()["workers"])
+        workers = len(client.nthreads())
         chunks = max(1000, (args.n_samples - n_test) // (4 * workers))
         dX = da.from_array(X[n_test:], chunks=(chunks, -1))
         dy = da.from_array(y[n_test:], chunks=chunks)

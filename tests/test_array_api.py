@@ -142,3 +142,12 @@ def test_torch_tensors_train_and_predict_as_tensors(classification):
     assert isinstance(proba, torch.Tensor)
     np.testing.assert_allclose(proba.numpy(), ref.predict_proba(X), rtol=1e-6)
     np.testing.assert_array_equal(ours.predict(torch.tensor(X)).numpy(), ref.predict(X))
+
+
+def test_optimizer_state_is_stored_on_the_host(classification, tmp_path):
+    X, y = classification
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(strict(X), y)
+    assert isinstance(clf._optimizer_state.m, np.ndarray)
+    clf.partial_fit(X, y)  # continue on numpy after a device fit
+    clf.partial_fit(strict(X), y)  # and back
+    assert isinstance(clf._optimizer_state.v, np.ndarray)

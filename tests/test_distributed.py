@@ -275,3 +275,56 @@ def _skip_if_hyperband_is_broken(HyperbandSearchCV, dX, dy):
         if "asynchronous Client in a synchronous context" in str(exc):
             pytest.skip(f"dask-ml's HyperbandSearchCV is broken with this distributed: {exc}")
         raise
+
+
+def test_empty_blocks_are_skipped(client, clf_data):
+    X, y, *_ = clf_data
+    dX, dy = _dask(X, y)
+    keep = da.from_array(np.arange(X.shape[0]) >= 1000, chunks=dy.chunks)  # block 0 empty
+    clf = MLPClassifier(**PARAMS).fit(dX[keep], dy[keep])
+    assert clf.n_iter_ == PARAMS["max_iter"]
+
+
+def test_score_accepts_column_y(client, clf_data):
+    X, y, X_test, y_test = clf_data
+    clf = MLPClassifier(**PARAMS).fit(*_dask(X, y))
+    dy = da.from_array(y_test.reshape(-1, 1), chunks=(500, 1))
+    assert clf.score(da.from_array(X_test, chunks=(500, -1)), dy) == pytest.approx(
+        clf.score(X_test, y_test))
+
+
+def test_sample_weights_differing_between_shards_matter(client):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 4))
+    y = (X[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
+    w = np.r_[np.full(200, 10.0), np.ones(200)]  # one shard weighs ten times the other
+    dX, dy = da.from_array(X, chunks=(200, -1)), da.from_array(y, chunks=200)
+    dw = da.from_array(w, chunks=200)
+    for sync in ("gradient", "model"):
+        params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, alpha=0.0,
+                      batch_size=50, sync=sync)
+        weighted = MLPClassifier(**params).fit(dX, dy, sample_weight=dw)
+        plain = MLPClassifier(**params).fit(dX, dy)
+        assert not np.allclose(weighted.coefs_[0], plain.coefs_[0]), sync
+
+
+def test_dask_input_errors_name_the_problem(client, clf_data):
+    X, y, *_ = clf_data
+    dX, dy = _dask(X, y)
+    with pytest.raises(ValueError, match="X has 10000 rows but y has 9999"):
+        MLPClassifier().fit(dX, y[:-1])
+    with pytest.raises(ValueError, match="validation set is too small"):
+        MLPClassifier(early_stopping=True, validation_fraction=0.0).fit(dX, dy)
+    w = np.ones(X.shape[0])
+    w[5] = np.nan
+    with pytest.raises(ValueError, match="sample_weight contains NaN"):
+        MLPClassifier(max_iter=1).fit(dX, dy, sample_weight=da.from_array(w, chunks=dy.chunks))
+
+
+def test_partial_fit_scales_the_sgd_rate_like_fit(client, clf_data):
+    X, y, *_ = clf_data
+    dX, dy = _dask(X, y)
+    params = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.01, max_iter=1)
+    fitted = MLPClassifier(**params).fit(dX, dy)
+    partial = MLPClassifier(**params).partial_fit(dX, dy, classes=np.unique(y))
+    assert fitted.history_[0]["learning_rate"] == partial.history_[0]["learning_rate"] == 0.02
