@@ -77,11 +77,10 @@ def _read(path, target=None):
 
     suffix = pathlib.Path(path).suffix.lower()
     if suffix in (".npy", ".zarr"):
-        load = (lambda p: da.from_array(np.load(p, mmap_mode="r"))) if suffix == ".npy" \
-            else da.from_zarr
-        X = load(path)
-        y = load(target) if target and os.path.exists(target) else None
-        return X, y
+        load = _read_npy if suffix == ".npy" else da.from_zarr
+        if target is not None and not os.path.exists(target):
+            raise SystemExit(f"dasknn: the target array {target} does not exist.")
+        return load(path), (load(target) if target else None)
     if suffix == ".csv":
         frame = dd.read_csv(path)
     elif suffix in (".parquet", ".pq") or os.path.isdir(path):
@@ -91,6 +90,24 @@ def _read(path, target=None):
     if target is None or target not in frame.columns:
         return frame, None
     return frame.drop(columns=[target]), frame[target]
+
+
+def _read_npy(path, rows_per_block=100_000):
+    """A .npy file as a Dask array whose tasks each read their own rows."""
+    import dask
+    import dask.array as da
+
+    header = np.load(path, mmap_mode="r")
+    shape, dtype = header.shape, header.dtype
+    read = dask.delayed(_npy_rows, pure=True)
+    blocks = [da.from_delayed(read(path, start, min(start + rows_per_block, shape[0])),
+                              (min(rows_per_block, shape[0] - start), *shape[1:]), dtype)
+              for start in range(0, shape[0], rows_per_block)]
+    return da.concatenate(blocks)
+
+
+def _npy_rows(path, start, stop):
+    return np.array(np.load(path, mmap_mode="r")[start:stop])
 
 
 def demo(args):
@@ -179,10 +196,14 @@ def predict(args):
     out = pathlib.Path(args.out)
     if out.suffix == ".npy":
         np.save(out, pred)
-    elif out.suffix == ".csv":
-        pd.DataFrame({"prediction": pred}).to_csv(out, index=False)
+        print(f"predictions written to {args.out}")
+        return 0
+    columns = ({"prediction": pred} if pred.ndim == 1 else
+               {f"prediction_{i}": pred[:, i] for i in range(pred.shape[1])})
+    if out.suffix == ".csv":
+        pd.DataFrame(columns).to_csv(out, index=False)
     else:
-        pd.DataFrame({"prediction": pred}).to_parquet(out, index=False)
+        pd.DataFrame(columns).to_parquet(out, index=False)
     print(f"predictions written to {args.out}")
     return 0
 
