@@ -25,3 +25,4 @@ class Config(NamedTuple):
     stratify: bool  # stratify the early-stopping split (binary classification)
     verbose: int
     max_fun: int = 15000
+    progress: bool = False  # show a progress bar over epochs

@@ -68,6 +68,9 @@ device : {'auto', 'cpu', 'cuda'}, default='auto'
     'auto' trains where the data is (CuPy arrays or CuPy chunks on the GPU);
     'cuda' moves numpy data to the GPU (needs CuPy); 'cpu' brings GPU data to
     the host.
+progress : bool or 'auto', default='auto'
+    Show a progress bar over epochs (tqdm). 'auto': on for fits on Dask data
+    when writing to an interactive terminal, off otherwise.
 """
 
 _COMMON_ATTRIBUTES = """\

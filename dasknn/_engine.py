@@ -25,6 +25,7 @@ from . import _local
 from . import _optimizers as optim
 from . import _shard
 from ._network import Layout
+from ._progress import EpochBar
 
 
 class Options(NamedTuple):
@@ -264,12 +265,14 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
     """The epoch loop. ``box[0]`` always holds the latest submitted epoch, so the
     caller can release its futures whatever happens here."""
     cfg = schedule.cfg
+    bar = EpochBar(cfg.progress, cfg.max_iter)
     try:
         for epoch in range(cfg.max_iter):
             tic = time.perf_counter()
             stop, rounds = _finish_epoch(state, cluster, box[0], cfg, classifier, epoch, n_train)
             state.history.append(_epoch_record(state, rounds, len(cluster.shards), tic, n_train))
             cluster.runner.publish(cluster.token, state.history[-1], cfg.max_iter)
+            bar.update(state.loss, state.history[-1]["validation_score"])
             if stop or incremental:
                 break
             _local.warn_max_iter(state, cfg)
@@ -280,6 +283,8 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
                 cluster.runner.release(previous)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
+    finally:
+        bar.close()
     state.optimizer = cluster.runner.gather(
         cluster.submit(_shard.average_states, *box[0].results, key="dasknn-optstate"))
 

@@ -18,6 +18,7 @@ from sklearn.utils import gen_batches, shuffle
 
 from . import _optimizers as optim
 from . import _stopping as stopping
+from ._progress import EpochBar
 from ._device import is_numpy_namespace, to_host, to_namespace
 from ._network import flat_loss_and_grad
 
@@ -188,16 +189,21 @@ def fit_stochastic(state, X, Y, sw, cfg, rng, score, incremental, xp):
     batch_size = batch_size_for(cfg.batch_size, n)
     order = np.arange(n) if cfg.shuffle else None
     state.n_iter = 0
+    bar = EpochBar(cfg.progress, cfg.max_iter)
     try:
         for _ in range(cfg.max_iter):
             if cfg.shuffle:
                 order = shuffle(order, random_state=rng)
             loss = run_epoch(state, X, Y, sw, order, batch_size, cfg, xp)
-            if end_epoch(state, loss, n, cfg, val_score) or incremental:
+            stop = end_epoch(state, loss, n, cfg, val_score)
+            bar.update(loss, state.validation_scores[-1] if state.validation_scores else None)
+            if stop or incremental:
                 break
             warn_max_iter(state, cfg)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
+    finally:
+        bar.close()
     if cfg.early_stopping:
         state.params = state.best_params
     return state

@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import _engine, _local, _predict
+from . import _engine, _local, _predict, _progress
 from . import _optimizers as optim
 from . import _stopping as stopping
 from ._activations import OUTPUT_LOSS
@@ -92,6 +92,7 @@ class _BaseMLP(BaseEstimator):
         "sync_steps": [Options("auto"), Interval(Integral, 1, None, "left")],
         "lr_scaling": [Options("linear", "sqrt", None)],
         "device": [Options("auto", "cpu", "cuda")],
+        "progress": [Options("auto"), Boolean()],
     }
 
     # ------------------------------------------------------------------ fitting
@@ -181,7 +182,7 @@ class _BaseMLP(BaseEstimator):
         if first_pass:
             self._initialize(layout, data.X.dtype, rng)
         self._check_layout(layout)
-        cfg = self._config(layout)
+        cfg = self._config(layout, distributed=True)
         # the engine starts a fresh optimizer itself, at its scaled learning rate
         state = self._fit_state(cfg, incremental, np, like=None, fresh_optimizer=False)
         if self.solver == "lbfgs":
@@ -230,7 +231,7 @@ class _BaseMLP(BaseEstimator):
                 "or set warm_start=False to train a new model."
             )
 
-    def _config(self, layout):
+    def _config(self, layout, distributed=False):
         out = self.out_activation_
         net = Network(layout, self.activation, out, OUTPUT_LOSS[out], float(self.alpha))
         hyper = optim.Hyper(
@@ -241,6 +242,7 @@ class _BaseMLP(BaseEstimator):
             net, hyper, self.max_iter, self.batch_size, self.shuffle, self.tol,
             self.n_iter_no_change, self.early_stopping, self.validation_fraction,
             is_classifier(self) and self.n_outputs_ == 1, self.verbose, self.max_fun,
+            _progress.wanted(self.progress, distributed),
         )
 
     def _fit_state(self, cfg, incremental, xp, like, fresh_optimizer=True):
@@ -410,6 +412,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         sync_steps="auto",
         lr_scaling="linear",
         device="auto",
+        progress="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -438,6 +441,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.sync_steps = sync_steps
         self.lr_scaling = lr_scaling
         self.device = device
+        self.progress = progress
 
     @staticmethod
     def _sklearn_class():
@@ -699,6 +703,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         sync_steps="auto",
         lr_scaling="linear",
         device="auto",
+        progress="auto",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -728,6 +733,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.sync_steps = sync_steps
         self.lr_scaling = lr_scaling
         self.device = device
+        self.progress = progress
 
     @staticmethod
     def _sklearn_class():

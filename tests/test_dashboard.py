@@ -172,3 +172,15 @@ def test_screenshot_of_the_page_during_a_fit(tmp_path):
     assert png.stat().st_size > 20_000  # a rendered page with plots, not a blank one
     if os.environ.get("DASKNN_SCREENSHOT"):
         shutil.copy(png, os.environ["DASKNN_SCREENSHOT"])
+
+
+def test_progress_bar_on_demand_and_off_when_not_interactive(capsys):
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=4, progress=True).fit(X, y)
+    assert "4/4" in capsys.readouterr().err
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=4).fit(X, y)  # 'auto', no terminal
+    dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=4).fit(dX, dy)
+    assert "epoch" not in capsys.readouterr().err
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, progress=True).fit(dX, dy)
+    assert "3/3" in capsys.readouterr().err
