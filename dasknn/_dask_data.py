@@ -73,6 +73,9 @@ def prepare_X(X):
         X = X.rechunk({1: -1})
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X has shape {X.shape}: at least one sample and one feature are "
+                         "required.")
     return X
 
 

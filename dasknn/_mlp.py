@@ -369,6 +369,17 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
+def _fit_binarizer(y):
+    """A LabelBinarizer for the labels of ``y``, refusing a single class."""
+    binarizer = LabelBinarizer().fit(y)
+    if not binarizer.y_type_.startswith("multilabel") and len(binarizer.classes_) < 2:
+        raise ValueError(
+            f"y has only one class ({binarizer.classes_[0]!r}): a classifier needs at "
+            "least two. Check the labels, or use partial_fit with every class in `classes`."
+        )
+    return binarizer
+
+
 def _host_if_array(a):
     return to_host(a) if is_array_api_input(a) else a
 
@@ -466,7 +477,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer().fit(y)
+            self._label_binarizer = _fit_binarizer(y)
             self.classes_ = self._label_binarizer.classes_
         else:
             self._check_known_classes(y)
@@ -575,9 +586,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             classes = np.arange(y.shape[1])
         else:
             sample = classes = np.unique(da.unique(y).compute())
+            if classes.dtype.kind == "f" and np.isnan(classes).any():
+                raise ValueError("Input y contains NaN: drop or label those rows first.")
         refit = not hasattr(self, "classes_") or (not self.warm_start and not incremental)
         if refit:
-            self._label_binarizer = LabelBinarizer().fit(sample)
+            self._label_binarizer = _fit_binarizer(sample)
             self.classes_ = self._label_binarizer.classes_
         else:
             self._check_known_classes(classes)

@@ -77,6 +77,11 @@ def _read(path, target=None):
 
     suffix = pathlib.Path(path).suffix.lower()
     if suffix in (".npy", ".zarr"):
+        if suffix == ".zarr":
+            try:
+                import zarr  # noqa: F401
+            except ImportError:
+                raise SystemExit("dasknn: reading Zarr needs the zarr package: pip install zarr")
         load = _read_npy if suffix == ".npy" else da.from_zarr
         if target is not None and not os.path.exists(target):
             raise SystemExit(f"dasknn: the target array {target} does not exist.")

@@ -1,0 +1,107 @@
+"""Bad input gets a clear error naming the problem, on numpy and on Dask input,
+on a multi-process cluster (the `client` fixture)."""
+
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from dasknn import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+RNG = np.random.RandomState(0)
+X = RNG.normal(size=(200, 4))
+Y = (X[:, 0] > 0).astype(int)
+
+
+def _with(a, row, col, value):
+    a = a.astype(float).copy()
+    a[row, col] = value
+    return a
+
+
+def _dask(a):
+    return None if a is None else da.from_array(a, chunks=(50,) + a.shape[1:])
+
+
+FIT_CASES = {
+    # name: (Estimator, X, y, extra fit kwargs, error, regex)
+    "nan in X": (MLPClassifier, _with(X, 3, 1, np.nan), Y, {}, ValueError, "NaN"),
+    "inf in X": (MLPClassifier, _with(X, 3, 1, np.inf), Y, {}, ValueError, "infinity"),
+    "nan in y": (MLPClassifier, X, _with(Y[:, None], 5, 0, np.nan)[:, 0], {}, ValueError,
+                 "NaN"),
+    "nan in regression y": (MLPRegressor, X, _with(Y[:, None], 5, 0, np.nan)[:, 0], {},
+                            ValueError, "NaN"),
+    "1-D X": (MLPClassifier, X[:, 0], Y, {}, ValueError, "2D array|2-D"),
+    "length mismatch": (MLPClassifier, X, Y[:-1], {}, ValueError,
+                        "inconsistent numbers of samples|rows but y has"),
+    "text X": (MLPClassifier, np.full(X.shape, "abc"), Y, {}, ValueError,
+               "convert string to float|real numbers"),
+    "complex X": (MLPClassifier, X + 1j, Y, {}, ValueError, "[Cc]omplex|real numbers"),
+    "continuous y for a classifier": (MLPClassifier, X, X[:, 0], {}, ValueError,
+                                      "Unknown label type"),
+    "text y for a regressor": (MLPRegressor, X, np.array(["a", "b"])[Y], {}, ValueError,
+                               "numeric"),
+    "one class": (MLPClassifier, X, np.zeros(200, dtype=int), {}, ValueError, "only one class"),
+    "empty data": (MLPClassifier, X[:0], Y[:0], {}, ValueError, "0 sample|at least one"),
+    "sample_weight length": (MLPClassifier, X, Y, {"sample_weight": np.ones(7)}, ValueError,
+                             "sample_weight"),
+    "validation split too small": (MLPClassifier, X[:20], Y[:20],
+                                   {"early_stopping": True, "validation_fraction": 0.05},
+                                   ValueError, "validation set is too small"),
+}
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+@pytest.mark.parametrize("case", FIT_CASES)
+def test_fit_refuses_bad_input(client, case, kind):
+    Estimator, Xc, yc, extra, error, match = FIT_CASES[case]
+    extra = dict(extra)
+    params = {k: extra.pop(k) for k in ("early_stopping", "validation_fraction") if k in extra}
+    if kind == "dask":
+        if Xc.shape[0] == 0:
+            Xc, yc = da.zeros((0, 4), chunks=1), da.zeros((0,), chunks=1)
+        else:
+            Xc, yc = _dask(Xc), _dask(yc)
+        extra = {k: _dask(v) for k, v in extra.items()}
+        if case == "1-D X":
+            Xc = da.from_array(X[:, 0], chunks=50)
+    with pytest.raises(error, match=match):
+        Estimator(hidden_layer_sizes=(3,), max_iter=2, **params).fit(Xc, yc, **extra)
+
+
+def test_text_column_in_a_dask_dataframe(client):
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(city="x")
+    with pytest.raises(ValueError, match=r"non-numeric columns \['city'\]"):
+        MLPClassifier().fit(dd.from_pandas(frame, npartitions=2), _dask(Y))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+def test_predict_errors(client, kind):
+    prep = _dask if kind == "dask" else (lambda a: a)
+    with pytest.raises(NotFittedError):
+        MLPClassifier().predict(prep(X))
+    clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(prep(X), prep(Y))
+    with pytest.raises(ValueError, match="4 features"):
+        clf.predict(prep(X[:, :3]))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+def test_partial_fit_class_errors(client, kind):
+    prep = _dask if kind == "dask" else (lambda a: a)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        MLPClassifier().partial_fit(prep(X), prep(Y))
+    clf = MLPClassifier(hidden_layer_sizes=(3,)).partial_fit(prep(X), prep(Y), classes=[0, 1])
+    with pytest.raises(ValueError, match="classes not in `self.classes_`"):
+        clf.partial_fit(prep(X), prep(Y + 1))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+def test_unknown_device_and_bad_parameter(client, kind):
+    prep = _dask if kind == "dask" else (lambda a: a)
+    with pytest.raises(ValueError, match="'device' parameter of MLPClassifier must be"):
+        MLPClassifier(device="tpu").fit(prep(X), prep(Y))
+    with pytest.raises(ValueError, match="'alpha' parameter of MLPRegressor must be"):
+        MLPRegressor(alpha=-1.0).fit(prep(X), prep(Y))
