@@ -266,6 +266,7 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
     caller can release its futures whatever happens here."""
     cfg = schedule.cfg
     bar = EpochBar(cfg.progress, cfg.max_iter)
+    finished = state.params  # the model of the last finished epoch
     try:
         for epoch in range(cfg.max_iter):
             tic = time.perf_counter()
@@ -273,6 +274,7 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
             state.history.append(_epoch_record(state, rounds, len(cluster.shards), tic, n_train))
             cluster.runner.publish(cluster.token, state.history[-1], cfg.max_iter)
             bar.update(state.loss, state.history[-1]["validation_score"])
+            finished = state.params
             if stop or incremental:
                 break
             _local.warn_max_iter(state, cfg)
@@ -282,7 +284,10 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
                                          _sgd_rate(state.optimizer, cfg.hyper))
                 cluster.runner.release(previous)
     except KeyboardInterrupt:
+        # Keep the last finished epoch's model; the caller releases the epoch in flight.
         warnings.warn("Training interrupted by user.")
+        state.params = finished
+        return
     finally:
         bar.close()
     state.optimizer = cluster.runner.gather(

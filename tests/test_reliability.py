@@ -47,3 +47,73 @@ def test_fit_survives_a_killed_worker():
     assert disturbed.n_iter_ == undisturbed.n_iter_
     assert abs(disturbed.score(X, y) - undisturbed.score(X, y)) <= 0.01
     assert np.isfinite(disturbed.loss_curve_).all()
+
+
+def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client):
+    import _thread
+    import warnings
+
+    from cluster_utils import scheduler_task_count, wait_for_task_count
+
+    X, y = make_classification(n_samples=20000, n_features=20, n_informative=10,
+                               random_state=0)
+    dX, dy = da.from_array(X, chunks=(2000, -1)), da.from_array(y, chunks=2000)
+    before = scheduler_task_count(client)
+    clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=200, n_iter_no_change=200,
+                        random_state=0)
+
+    def interrupt_after_3_epochs():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            seen = client.run_on_scheduler(
+                lambda dask_scheduler: len(dask_scheduler.plugins["dasknn"].latest())
+                if "dasknn" in dask_scheduler.plugins else 0)
+            if seen >= 3 and client.processing() and any(client.processing().values()):
+                _thread.interrupt_main()
+                return
+            time.sleep(0.05)
+
+    interrupter = threading.Thread(target=interrupt_after_3_epochs)
+    interrupter.start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(dX, dy)
+    interrupter.join()
+    assert any("interrupted by user" in str(w.message) for w in caught)
+    assert 3 <= clf.n_iter_ < 200
+    assert np.isfinite(clf.coefs_[0]).all() and clf.score(X, y) > 0.7
+    assert wait_for_task_count(client, before), (before, scheduler_task_count(client))
+
+
+def test_worker_memory_does_not_grow_across_epochs(client):
+    import psutil
+
+    X, y = make_classification(n_samples=40000, n_features=50, n_informative=20,
+                               random_state=0)
+    dX, dy = da.from_array(X, chunks=(4000, -1)), da.from_array(y, chunks=4000)
+    clf = MLPClassifier(hidden_layer_sizes=(128,), max_iter=40, n_iter_no_change=40,
+                        random_state=0)
+    samples = {}
+
+    def rss():
+        return psutil.Process().memory_info().rss
+
+    def sample_memory():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(samples) < 2:
+            seen = client.run_on_scheduler(
+                lambda dask_scheduler: len(dask_scheduler.plugins["dasknn"].latest())
+                if "dasknn" in dask_scheduler.plugins else 0)
+            for mark in (5, 35):
+                if seen >= mark and mark not in samples:
+                    samples[mark] = client.run(rss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample_memory)
+    sampler.start()
+    clf.fit(dX, dy)
+    sampler.join()
+    assert set(samples) == {5, 35}
+    for worker, early in samples[5].items():
+        growth = samples[35][worker] - early
+        assert growth < 32 * 2**20, f"{worker} grew by {growth / 2**20:.1f} MiB over 30 epochs"
