@@ -68,6 +68,11 @@ device : {'auto', 'cpu', 'cuda'}, default='auto'
     'auto' trains where the data is (CuPy arrays or CuPy chunks on the GPU);
     'cuda' moves numpy data to the GPU (needs CuPy); 'cpu' brings GPU data to
     the host.
+persist : bool or 'auto', default='auto'
+    Dask input only. True: hold the data on the workers for the whole fit.
+    False: stream it, computing each block when a round needs it (for data
+    bigger than the cluster's memory; no early stopping). 'auto': stream when
+    the data would fill more than half of the workers' memory limits.
 progress : bool or 'auto', default='auto'
     Show a progress bar over epochs (tqdm). 'auto': on for fits on Dask data
     when writing to an interactive terminal, off otherwise.

@@ -34,6 +34,7 @@ class Options(NamedTuple):
     sync: str = "model"  # 'model' (local SGD + averaging) or 'gradient'
     sync_steps: object = "auto"  # local steps between averages, or 'auto'
     lr_scaling: str | None = "linear"  # learning-rate rule for W averaged workers
+    persist: object = "auto"  # hold the data on the cluster (True) or stream it (False)
     device: str = "auto"  # 'auto' follows the chunks, 'cuda' / 'cpu' move them
 
 
@@ -94,6 +95,11 @@ class _Seeds:
 
 
 def _make_parts(runner, data, encode, cfg, seeds, token, device):
+    return runner.parts(_part_tasks(data, encode, cfg, seeds, token, device))
+
+
+def _part_tasks(data, encode, cfg, seeds, token, device):
+    """One delayed ``make_part`` per non-empty row block of X."""
     val_fraction = cfg.validation_fraction if cfg.early_stopping else 0.0
     blocks = [data.X.to_delayed().ravel(), data.y.to_delayed().ravel()]
     blocks.append(data.sample_weight.to_delayed().ravel() if data.sample_weight is not None
@@ -105,7 +111,7 @@ def _make_parts(runner, data, encode, cfg, seeds, token, device):
                for i, (x, y, w) in enumerate(zip(*blocks)) if rows[i] > 0]
     if not delayed:
         raise ValueError("X has no rows: every block is empty.")
-    return runner.parts(delayed)
+    return delayed
 
 
 class _Cluster(NamedTuple):
@@ -193,12 +199,29 @@ def fit_stochastic(state, data, cfg, options, encode, rng, classifier, increment
 
     seeds = _Seeds(rng)
     with current_runner() as runner:
+        if _should_stream(options.persist, data, runner):
+            from ._stream import train_streaming
+
+            return train_streaming(state, runner, data, cfg, options, encode, seeds,
+                                   incremental)
         cluster = _build_shards(runner, data, encode, cfg, seeds, options.device)
         try:
             _train(state, cluster, cfg, options, seeds, classifier, incremental)
         finally:
             runner.release(cluster.shards)
     return state
+
+
+def _should_stream(persist, data, runner):
+    """Stream blocks through the workers instead of holding them: persist=False, or
+    'auto' when the data would fill more than half of the cluster's memory."""
+    if persist is True or runner.n_workers is None or not hasattr(runner, "client"):
+        return False
+    if persist is False:
+        return True
+    size = data.X.nbytes + (data.y.nbytes if data.y is not None else 0)
+    memory = runner.memory_limit()
+    return bool(memory) and size > 0.5 * memory
 
 
 class _Submitted(NamedTuple):

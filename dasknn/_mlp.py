@@ -93,6 +93,7 @@ class _BaseMLP(BaseEstimator):
         "lr_scaling": [Options("linear", "sqrt", None)],
         "device": [Options("auto", "cpu", "cuda")],
         "progress": [Options("auto"), Boolean()],
+        "persist": [Options("auto"), Boolean()],
     }
 
     # ------------------------------------------------------------------ fitting
@@ -188,7 +189,9 @@ class _BaseMLP(BaseEstimator):
         if self.solver == "lbfgs":
             _engine.fit_lbfgs(state, data, cfg, encode, rng, self.device)
         else:
-            options = _engine.Options(self.sync, self.sync_steps, self.lr_scaling, self.device)
+            options = _engine.Options(sync=self.sync, sync_steps=self.sync_steps,
+                                      lr_scaling=self.lr_scaling, persist=self.persist,
+                                      device=self.device)
             _engine.fit_stochastic(state, data, cfg, options, encode, rng,
                                    is_classifier(self), incremental)
         self._store(state, layout, np)
@@ -424,6 +427,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         lr_scaling="linear",
         device="auto",
         progress="auto",
+        persist="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -453,6 +457,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.lr_scaling = lr_scaling
         self.device = device
         self.progress = progress
+        self.persist = persist
 
     @staticmethod
     def _sklearn_class():
@@ -717,6 +722,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         lr_scaling="linear",
         device="auto",
         progress="auto",
+        persist="auto",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -747,6 +753,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.lr_scaling = lr_scaling
         self.device = device
         self.progress = progress
+        self.persist = persist
 
     @staticmethod
     def _sklearn_class():

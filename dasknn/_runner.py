@@ -79,6 +79,16 @@ class ClusterRunner:
             homes.append(home)
         return groups, homes
 
+    def memory_limit(self):
+        """Total memory limit of the workers in bytes (0 when unlimited)."""
+        return self.client.run_on_scheduler(
+            lambda dask_scheduler: sum(ws.memory_limit or 0
+                                       for ws in dask_scheduler.workers.values()))
+
+    def compute_on(self, delayed, worker):
+        """Compute a delayed object, preferably on ``worker``; return its future."""
+        return self.client.compute(delayed, workers=[worker], allow_other_workers=True)
+
     def submit(self, fn, *args, key=None, worker=None):
         kwargs = {"pure": False}
         if key is not None:

@@ -328,3 +328,14 @@ def test_partial_fit_scales_the_sgd_rate_like_fit(client, clf_data):
     fitted = MLPClassifier(**params).fit(dX, dy)
     partial = MLPClassifier(**params).partial_fit(dX, dy, classes=np.unique(y))
     assert fitted.history_[0]["learning_rate"] == partial.history_[0]["learning_rate"] == 0.02
+
+
+def test_streamed_fit_matches_the_persisted_one(client, clf_data):
+    X, y, X_test, y_test = clf_data
+    dX, dy = _dask(X, y)
+    held = MLPClassifier(**PARAMS, persist=True).fit(dX, dy)
+    streamed = MLPClassifier(**PARAMS, persist=False).fit(dX, dy)
+    assert streamed.history_[-1]["rounds"] == 5  # one block per shard per round
+    assert abs(streamed.score(X_test, y_test) - held.score(X_test, y_test)) <= 0.02
+    with pytest.raises(ValueError, match="early_stopping=True needs the validation rows"):
+        MLPClassifier(persist=False, early_stopping=True).fit(dX, dy)

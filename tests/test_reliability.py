@@ -117,3 +117,42 @@ def test_worker_memory_does_not_grow_across_epochs(client):
     for worker, early in samples[5].items():
         growth = samples[35][worker] - early
         assert growth < 32 * 2**20, f"{worker} grew by {growth / 2**20:.1f} MiB over 30 epochs"
+
+
+def test_data_three_times_the_cluster_memory_trains_an_epoch():
+    import psutil
+
+    limit = 500 * 2**20
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=limit,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        n_rows, n_features = 3 * 2 * limit // (4 * 250), 250  # float32: 3x the total limit
+        X = da.random.default_rng(0).random((n_rows, n_features), dtype=np.float32,
+                                            chunks=(10_000, n_features))
+        y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
+        assert X.nbytes >= 3 * 2 * limit
+        pids = client.run(os.getpid)
+        peaks, done = {}, threading.Event()
+
+        def watch_memory():
+            while not done.is_set():
+                for worker, rss in client.run(lambda: psutil.Process().memory_info().rss).items():
+                    peaks[worker] = max(peaks.get(worker, 0), rss)
+                time.sleep(0.1)
+
+        watcher = threading.Thread(target=watch_memory)
+        watcher.start()
+        start = time.monotonic()
+        try:
+            clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=1,
+                                random_state=0).fit(X, y)  # persist='auto'
+        finally:
+            done.set()
+            watcher.join()
+        seconds = time.monotonic() - start
+        assert client.run(os.getpid) == pids  # no worker was restarted
+        sample = X[:20_000].compute(), y[:20_000].compute()
+    assert clf.n_iter_ == 1 and clf.history_[0]["rounds"] > 100  # streamed, block by block
+    assert max(peaks.values()) < limit, {w: p / 2**20 for w, p in peaks.items()}
+    assert clf.score(*sample) > 0.9
+    print(f"\nout-of-core epoch: {n_rows:,} rows ({X.nbytes / 2**30:.2f} GiB), {seconds:.1f} s, "
+          f"peak worker RSS {max(peaks.values()) / 2**20:.0f} MiB of {limit / 2**20:.0f}")
