@@ -49,6 +49,21 @@ def test_fit_survives_a_killed_worker():
     assert np.isfinite(disturbed.loss_curve_).all()
 
 
+def _fit_ids(client):
+    return client.run_on_scheduler(
+        lambda dask_scheduler: list(dask_scheduler.plugins["dasknn"].fits)
+        if "dasknn" in dask_scheduler.plugins else [])
+
+
+def _epochs_of_new_fit(client, known):
+    """Epochs reported so far by the newest fit not in ``known`` (0 before it starts)."""
+    return client.run_on_scheduler(
+        lambda dask_scheduler: next(
+            (len(records) for fit, records in reversed(dask_scheduler.plugins["dasknn"].fits.items())
+             if fit not in known), 0)
+        if "dasknn" in dask_scheduler.plugins else 0)
+
+
 def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client):
     import _thread
     import warnings
@@ -62,13 +77,12 @@ def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client):
     clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=200, n_iter_no_change=200,
                         random_state=0)
 
+    known = set(_fit_ids(client))
+
     def interrupt_after_3_epochs():
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            seen = client.run_on_scheduler(
-                lambda dask_scheduler: len(dask_scheduler.plugins["dasknn"].latest())
-                if "dasknn" in dask_scheduler.plugins else 0)
-            if seen >= 3 and client.processing() and any(client.processing().values()):
+            if _epochs_of_new_fit(client, known) >= 3:
                 _thread.interrupt_main()
                 return
             time.sleep(0.05)
@@ -93,7 +107,7 @@ def test_worker_memory_does_not_grow_across_epochs(client):
     dX, dy = da.from_array(X, chunks=(4000, -1)), da.from_array(y, chunks=4000)
     clf = MLPClassifier(hidden_layer_sizes=(128,), max_iter=40, n_iter_no_change=40,
                         random_state=0)
-    samples = {}
+    samples, known = {}, set(_fit_ids(client))
 
     def rss():
         return psutil.Process().memory_info().rss
@@ -101,9 +115,7 @@ def test_worker_memory_does_not_grow_across_epochs(client):
     def sample_memory():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(samples) < 2:
-            seen = client.run_on_scheduler(
-                lambda dask_scheduler: len(dask_scheduler.plugins["dasknn"].latest())
-                if "dasknn" in dask_scheduler.plugins else 0)
+            seen = _epochs_of_new_fit(client, known)
             for mark in (5, 35):
                 if seen >= mark and mark not in samples:
                     samples[mark] = client.run(rss)
