@@ -204,12 +204,39 @@ def fit_stochastic(state, data, cfg, options, encode, rng, classifier, increment
 
             return train_streaming(state, runner, data, cfg, options, encode, seeds,
                                    incremental)
-        cluster = _build_shards(runner, data, encode, cfg, seeds, options.device)
-        try:
-            _train(state, cluster, cfg, options, seeds, classifier, incremental)
-        finally:
-            runner.release(cluster.shards)
+        for attempt in range(MAX_REPLAYS + 1):
+            cluster = _build_shards(runner, data, encode, cfg, seeds, options.device)
+            try:
+                _train(state, cluster, cfg, options, seeds, classifier, incremental,
+                       resume=attempt > 0)
+                return state
+            except _lost_work() as exc:
+                if attempt == MAX_REPLAYS:
+                    raise RuntimeError(
+                        f"dasknn: the fit lost work on a worker {MAX_REPLAYS + 1} times "
+                        f"({type(exc).__name__}); a task may be killing its worker (memory?). "
+                        "Check the workers' logs, give them more memory, or use "
+                        "persist=False to stream the data."
+                    ) from exc
+                warnings.warn(
+                    f"dasknn: a worker lost work ({type(exc).__name__}); rebuilding the "
+                    f"shards and replaying from epoch {state.n_iter + 1}, the checkpoint "
+                    "of the last finished epoch."
+                )
+            finally:
+                runner.release(cluster.shards)
     return state
+
+
+MAX_REPLAYS = 2
+
+
+def _lost_work():
+    """Exceptions meaning a worker died with our work: replay from the checkpoint."""
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+
+    return (KilledWorker, FutureCancelledError)
 
 
 def _should_stream(persist, data, runner):
@@ -266,14 +293,17 @@ def _schedule(cluster, cfg, options, seeds, dtype):
     return _Schedule(cluster, cfg, options.sync, n_rounds, per_round, batch_size, seeds)
 
 
-def _train(state, cluster, cfg, options, seeds, classifier, incremental):
+def _train(state, cluster, cfg, options, seeds, classifier, incremental, resume=False):
+    """Run the epochs (all, or with ``resume`` those after ``state.n_iter``)."""
     schedule = _schedule(cluster, cfg, options, seeds, state.params.dtype)
     cfg = schedule.cfg
-    if state.optimizer is None or not incremental:
+    if not resume and (state.optimizer is None or not incremental):
         state.optimizer = optim.init(state.params, cfg.hyper, np)
     n_train = sum(cluster.rows)
-    state.n_iter = 0
-    current = [schedule.submit(0, state.params, [state.optimizer] * len(cluster.shards),
+    if not resume:
+        state.n_iter = 0
+    current = [schedule.submit(state.n_iter, state.params,
+                               [state.optimizer] * len(cluster.shards),
                                _sgd_rate(state.optimizer, cfg.hyper))]
     try:
         _run_epochs(state, cluster, schedule, current, classifier, incremental, n_train)
@@ -291,7 +321,7 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
     bar = EpochBar(cfg.progress, cfg.max_iter)
     finished = state.params  # the model of the last finished epoch
     try:
-        for epoch in range(cfg.max_iter):
+        for epoch in range(state.n_iter, cfg.max_iter):
             tic = time.perf_counter()
             stop, rounds = _finish_epoch(state, cluster, box[0], cfg, classifier, epoch, n_train)
             state.history.append(_epoch_record(state, rounds, len(cluster.shards), tic, n_train))
@@ -311,6 +341,9 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
         warnings.warn("Training interrupted by user.")
         state.params = finished
         return
+    except _lost_work():
+        state.params = finished  # the checkpoint a replay starts from
+        raise
     finally:
         bar.close()
     state.optimizer = cluster.runner.gather(

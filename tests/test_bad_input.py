@@ -105,3 +105,15 @@ def test_unknown_device_and_bad_parameter(client, kind):
         MLPClassifier(device="tpu").fit(prep(X), prep(Y))
     with pytest.raises(ValueError, match="'alpha' parameter of MLPRegressor must be"):
         MLPRegressor(alpha=-1.0).fit(prep(X), prep(Y))
+
+
+def test_divergence_on_dask_input_is_reported_and_leaves_no_tasks(client):
+    from cluster_utils import scheduler_task_count, wait_for_task_count
+
+    big = _dask(X * 1e200)
+    before = scheduler_task_count(client)
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        with np.errstate(all="ignore"):
+            MLPRegressor(solver="sgd", learning_rate_init=10.0, max_iter=2).fit(
+                big, _dask(Y * 1e200))
+    assert wait_for_task_count(client, before)

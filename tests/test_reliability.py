@@ -168,3 +168,44 @@ def test_data_three_times_the_cluster_memory_trains_an_epoch():
     assert clf.score(*sample) > 0.9
     print(f"\nout-of-core epoch: {n_rows:,} rows ({X.nbytes / 2**30:.2f} GiB), {seconds:.1f} s, "
           f"peak worker RSS {max(peaks.values()) / 2**20:.0f} MiB of {limit / 2**20:.0f}")
+
+
+def test_killed_worker_error_replays_from_the_last_epoch():
+    """With allowed-failures=0 the scheduler raises KilledWorker at the first worker
+    death; the fit rebuilds its shards and replays from the last finished epoch."""
+    import warnings
+
+    import dask
+
+    X, y = make_classification(n_samples=60000, n_features=20, n_informative=12, n_classes=3,
+                               random_state=0)
+    params = dict(hidden_layer_sizes=(64,), max_iter=12, random_state=0)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster, Client(cluster) as client:
+        dX, dy = da.from_array(X, chunks=(6000, -1)), da.from_array(y, chunks=6000)
+        undisturbed = MLPClassifier(**params).fit(dX, dy)
+        pids = client.run(os.getpid)
+        killed = []
+
+        def kill_during_epoch_6():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                for worker, keys in client.processing().items():
+                    if any("dasknn-round-5-" in str(k) for k in keys):
+                        os.kill(pids[worker], signal.SIGKILL)
+                        killed.append(worker)
+                        return
+                time.sleep(0.005)
+
+        killer = threading.Thread(target=kill_during_epoch_6)
+        killer.start()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            disturbed = MLPClassifier(**params).fit(dX, dy)
+        killer.join()
+    assert killed
+    replays = [w for w in caught if "replaying from epoch" in str(w.message)]
+    assert replays, [str(w.message) for w in caught]
+    assert disturbed.n_iter_ == undisturbed.n_iter_ == 12
+    assert abs(disturbed.score(X, y) - undisturbed.score(X, y)) <= 0.01
