@@ -16,6 +16,26 @@ from dasknn import MLPClassifier
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
+def _kill_during_epoch_6(client, pids):
+    """Start a thread that SIGKILLs the worker running a round of epoch 6 (index 5);
+    return the thread and the list it fills with the killed worker's address."""
+    killed = []
+
+    def kill():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for worker, keys in client.processing().items():
+                if any("dasknn-round-5-" in str(k) for k in keys):
+                    os.kill(pids[worker], signal.SIGKILL)
+                    killed.append(worker)
+                    return
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=kill)
+    thread.start()
+    return thread, killed
+
+
 def test_fit_survives_a_killed_worker():
     X, y = make_classification(n_samples=60000, n_features=20, n_informative=12, n_classes=3,
                                random_state=0)
@@ -25,21 +45,7 @@ def test_fit_survives_a_killed_worker():
         dX, dy = da.from_array(X, chunks=(6000, -1)), da.from_array(y, chunks=6000)
         undisturbed = MLPClassifier(**params).fit(dX, dy)
         pids = client.run(os.getpid)
-        killed = []
-
-        def kill_during_epoch_6():
-            """Kill the worker that is running a round of epoch 6 (index 5)."""
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                for worker, keys in client.processing().items():
-                    if any("dasknn-round-5-" in str(k) for k in keys):
-                        os.kill(pids[worker], signal.SIGKILL)
-                        killed.append(worker)
-                        return
-                time.sleep(0.005)
-
-        killer = threading.Thread(target=kill_during_epoch_6)
-        killer.start()
+        killer, killed = _kill_during_epoch_6(client, pids)
         disturbed = MLPClassifier(**params).fit(dX, dy)
         killer.join()
         assert killed, "no worker was killed during the fit"
@@ -186,20 +192,7 @@ def test_killed_worker_error_replays_from_the_last_epoch():
         dX, dy = da.from_array(X, chunks=(6000, -1)), da.from_array(y, chunks=6000)
         undisturbed = MLPClassifier(**params).fit(dX, dy)
         pids = client.run(os.getpid)
-        killed = []
-
-        def kill_during_epoch_6():
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                for worker, keys in client.processing().items():
-                    if any("dasknn-round-5-" in str(k) for k in keys):
-                        os.kill(pids[worker], signal.SIGKILL)
-                        killed.append(worker)
-                        return
-                time.sleep(0.005)
-
-        killer = threading.Thread(target=kill_during_epoch_6)
-        killer.start()
+        killer, killed = _kill_during_epoch_6(client, pids)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             disturbed = MLPClassifier(**params).fit(dX, dy)
