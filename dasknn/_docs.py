@@ -72,7 +72,7 @@ persist : bool or 'auto', default='auto'
     Dask input only. True: hold the data on the workers for the whole fit.
     False: stream it, computing each block when a round needs it (for data
     bigger than the cluster's memory; no early stopping). 'auto': stream when
-    the data would fill more than half of the workers' memory limits.
+    the data does not fit three times into the workers' free memory.
 progress : bool or 'auto', default='auto'
     Show a progress bar over epochs (tqdm). 'auto': on for fits on Dask data
     when writing to an interactive terminal, off otherwise.

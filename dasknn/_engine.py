@@ -205,8 +205,9 @@ def fit_stochastic(state, data, cfg, options, encode, rng, classifier, increment
             return train_streaming(state, runner, data, cfg, options, encode, seeds,
                                    incremental)
         for attempt in range(MAX_REPLAYS + 1):
-            cluster = _build_shards(runner, data, encode, cfg, seeds, options.device)
+            cluster = None
             try:
+                cluster = _build_shards(runner, data, encode, cfg, seeds, options.device)
                 _train(state, cluster, cfg, options, seeds, classifier, incremental,
                        resume=attempt > 0)
                 return state
@@ -224,7 +225,8 @@ def fit_stochastic(state, data, cfg, options, encode, rng, classifier, increment
                     "of the last finished epoch."
                 )
             finally:
-                runner.release(cluster.shards)
+                if cluster is not None:
+                    runner.release(cluster.shards)
     return state
 
 
@@ -241,14 +243,15 @@ def _lost_work():
 
 def _should_stream(persist, data, runner):
     """Stream blocks through the workers instead of holding them: persist=False, or
-    'auto' when the data would fill more than half of the cluster's memory."""
-    if persist is True or runner.n_workers is None or not hasattr(runner, "client"):
+    'auto' when the data does not fit three times into the workers' free memory
+    (building shards holds a block's part and the concatenated shard at once)."""
+    if persist is True or not hasattr(runner, "client"):
         return False
     if persist is False:
         return True
     size = data.X.nbytes + (data.y.nbytes if data.y is not None else 0)
-    memory = runner.memory_limit()
-    return bool(memory) and size > 0.5 * memory
+    free = runner.free_memory()
+    return free is not None and 3 * size > free
 
 
 class _Submitted(NamedTuple):

@@ -79,11 +79,10 @@ class ClusterRunner:
             homes.append(home)
         return groups, homes
 
-    def memory_limit(self):
-        """Total memory limit of the workers in bytes (0 when unlimited)."""
-        return self.client.run_on_scheduler(
-            lambda dask_scheduler: sum(ws.memory_limit or 0
-                                       for ws in dask_scheduler.workers.values()))
+    def free_memory(self):
+        """Bytes the workers may still use under their memory limits (None when a
+        worker has no limit)."""
+        return self.client.run_on_scheduler(_free_memory)
 
     def compute_on(self, delayed, worker):
         """Compute a delayed object, preferably on ``worker``; return its future."""
@@ -106,6 +105,13 @@ class ClusterRunner:
         for f in _flatten(items):
             if hasattr(f, "release"):
                 f.release()
+
+
+def _free_memory(dask_scheduler):
+    workers = list(dask_scheduler.workers.values())
+    if not workers or any(not ws.memory_limit for ws in workers):
+        return None
+    return sum(max(0, ws.memory_limit - ws.memory.process) for ws in workers)
 
 
 def _flatten(items):
