@@ -10,7 +10,7 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
-from ._device import is_array_api_input, namespace_of
+from ._device import is_array_api_input, namespace_of, to_host
 from ._dask_data import _align, _is_frame, feature_names, prepare_X
 
 
@@ -89,6 +89,9 @@ def score(est, X, y, sample_weight, classifier):
     check_features(est, X, dX)
     width, dtype = _output_shape(est, "predict", dX.dtype)
     pred = _lazy_array(dask.delayed(est, pure=True), dX, "predict", width, dtype)
+    if not isinstance(pred._meta, np.ndarray):  # device predictions: compare on the host
+        pred = pred.map_blocks(to_host, dtype=pred.dtype, meta=np.empty((0,) * pred.ndim,
+                                                                        dtype=pred.dtype))
     y = _align(y, dX, "y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]

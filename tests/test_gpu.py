@@ -102,6 +102,7 @@ def test_cupy_chunks_on_a_cluster(gpu_client, data):
     computed = pred.compute()
     assert isinstance(computed, cp.ndarray)
     np.testing.assert_array_equal(computed.get(), cpu.predict(X))
+    assert gpu.score(dX, dy) == pytest.approx(cpu.score(X, y), abs=1e-3)  # on the cluster
 
 
 def test_device_cuda_with_numpy_chunks(gpu_client, data):
