@@ -101,10 +101,8 @@ def make_shard(*parts):
 
 
 def shard_rows(shard):
-    """``(training rows, validation rows, sum of training weights)`` of a shard."""
-    xp = namespace_of(shard.X)
-    total = shard.X.shape[0] if shard.sw is None else float(xp.sum(shard.sw))
-    return shard.X.shape[0], shard.X_val.shape[0], total
+    """``(training rows, validation rows)`` of a shard."""
+    return shard.X.shape[0], shard.X_val.shape[0]
 
 
 class Plan(NamedTuple):
