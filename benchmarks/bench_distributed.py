@@ -24,7 +24,7 @@ Options
 --blocks N
     Row blocks of the Dask training array (default: 20).
 --only LIST
-    Comma list of contenders among ``dasknn,dasknn-1w,dask-ml,sklearn,torch``
+    Comma list of contenders among ``dasknn,dasknn-1w,dasknn-3w,dask-ml,sklearn,torch``
     (default: all).
 --json PATH
     Also write the machine information and all results to PATH.
@@ -35,8 +35,9 @@ dasknn
     ``dasknn.MLPClassifier().fit(dX, dy)`` on ``LocalCluster(n_workers=2,
     threads_per_worker=1, processes=True)``; default ``sync='model'``,
     ``sync_steps='auto'``, ``lr_scaling='linear'``.
-dasknn-1w
-    The same on a 1-worker cluster, for the scaling figure.
+dasknn-1w, dasknn-3w
+    The same on a 1-worker and a 3-worker cluster, for the scaling figures (the
+    3 workers share the 2 cores).
 dask-ml
     ``dask_ml.wrappers.Incremental(sklearn MLPClassifier, shuffle_blocks=False)``
     on the same 2-worker cluster and the same persisted array: ``.fit`` once
@@ -99,11 +100,12 @@ import numpy as np
 
 from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path)
 
-CONTENDERS = ("dasknn", "dasknn-1w", "dask-ml", "sklearn", "torch")
+CONTENDERS = ("dasknn", "dasknn-1w", "dasknn-3w", "dask-ml", "sklearn", "torch")
 # Subprocess groups, in run order: (group, contenders it can run).
 GROUPS = (
     ("cluster-2", ("dasknn", "dask-ml")),
     ("cluster-1", ("dasknn-1w",)),
+    ("cluster-3", ("dasknn-3w",)),
     ("sklearn", ("sklearn",)),
     ("torch", ("torch",)),
 )
@@ -195,7 +197,8 @@ def blocks_per_worker(client, dX):
 
 
 def run_dasknn(name, dX, dy, test, epochs):
-    """Fit ``dasknn.MLPClassifier`` on the Dask arrays; return its result."""
+    """Fit ``dasknn.MLPClassifier`` on the Dask arrays; return its result (with the
+    prediction throughput on ``dX`` for the 2-worker contender)."""
     from dasknn import MLPClassifier
 
     clf = MLPClassifier(**mlp_params(epochs))
@@ -204,11 +207,26 @@ def run_dasknn(name, dX, dy, test, epochs):
     seconds = time.perf_counter() - start
     history = list(getattr(clf, "history_", []))
     shares = [h["sync_share"] for h in history if h.get("sync_share") is not None]
+    extra = {}
+    if name == "dasknn":
+        extra["predict_s"] = best_time(lambda: clf.predict(dX).compute())
     return result(name, seconds, dX.shape[0], epochs, float(clf.score(*test)),
                   sync_share=float(np.mean(shares)) if shares else None,
                   workers=history[-1]["workers"] if history else None,
                   rounds=history[-1]["rounds"] if history else None,
-                  n_iter=int(clf.n_iter_), history=history)
+                  n_iter=int(clf.n_iter_), history=history, predict_rows=int(dX.shape[0]),
+                  **extra)
+
+
+def best_time(call, repeat=3):
+    """Best wall time of ``repeat`` calls of ``call`` after one untimed call."""
+    call()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def run_daskml(name, dX, dy, test, epochs):
@@ -261,7 +279,9 @@ def sklearn_group(args):
     clf.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     return result("sklearn", seconds, X_train.shape[0], args.epochs,
-                  float(clf.score(X_test, y_test)), blas_threads=blas_threads())
+                  float(clf.score(X_test, y_test)), blas_threads=blas_threads(),
+                  predict_s=best_time(lambda: clf.predict(X_train)),
+                  predict_rows=int(X_train.shape[0]))
 
 
 def torch_model(torch):
@@ -416,6 +436,7 @@ def by_name(results):
 SETUPS = {
     "dasknn": "2 workers x 1 thread",
     "dasknn-1w": "1 worker x 1 thread",
+    "dasknn-3w": "3 workers x 1 thread",
     "dask-ml": "2 workers x 1 thread",
     "sklearn": "numpy, BLAS threads {blas_threads}",
     "torch": "CPU, {torch_threads} threads",

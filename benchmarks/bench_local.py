@@ -151,6 +151,16 @@ def blas_threads():
     return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
 
 
+def coef_digest(model):
+    """SHA-256 of the fitted weights and biases: equal digests, identical models."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for a in model.coefs_ + model.intercepts_:
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.hexdigest()
+
+
 def worker(lib, dtype, epochs, n_samples, warm):
     """Fit one model in this process; return a result dict."""
     X_train, X_test, y_train, y_test = make_data(n_samples, dtype)
@@ -167,6 +177,7 @@ def worker(lib, dtype, epochs, n_samples, warm):
         "accuracy": float(model.score(X_test, y_test)),
         "n_iter": int(getattr(model, "n_iter_", -1)),
         "coef_dtype": str(model.coefs_[0].dtype),
+        "coef_sha": coef_digest(model),
         "blas_threads": blas_threads(),
     }
 

@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
 
+from . import _kernel as kernel
 from . import _optimizers as optim
 from . import _stopping as stopping
 from ._progress import EpochBar
@@ -79,12 +80,19 @@ def validation_split(n_samples, Y, cfg, rng):
     )
 
 
-def run_batches(params, opt_state, X, Y, sw, batches, cfg, xp):
+def run_batches(params, opt_state, X, Y, sw, batches, cfg, xp, exact=True):
     """Take one optimizer step per batch of rows; return ``(params, opt_state, loss_sum)``.
 
     ``batches`` yields slices or host index arrays into ``X``; ``loss_sum`` is the
-    batch losses weighted by batch sizes, as a float64 0-d array.
+    batch losses weighted by batch sizes, as a float64 0-d array. Dense numpy data
+    takes the in-place steps of :mod:`dasknn._kernel` (``exact=False`` lets them
+    depart from scikit-learn's arithmetic); other data the pure functions.
     """
+    if kernel.supports(X, Y, xp):
+        batches = list(batches)
+        size = max((_rows_in(b) for b in batches), default=1)
+        steps = kernel.Kernel(cfg.net, cfg.hyper, size, Y.shape[1], X.dtype, exact)
+        return steps.run(params, opt_state, X, Y, sw, batches)
     loss_sum = 0.0
     for rows in batches:
         loss, grad = flat_loss_and_grad(
@@ -92,9 +100,12 @@ def run_batches(params, opt_state, X, Y, sw, batches, cfg, xp):
             take_rows(sw, rows, xp), cfg.net, xp,
         )
         params, opt_state = optim.update(params, grad, opt_state, cfg.hyper, xp)
-        size = rows.stop - rows.start if isinstance(rows, slice) else rows.shape[0]
-        loss_sum = loss_sum + xp.astype(loss, xp.float64) * size
+        loss_sum = loss_sum + xp.astype(loss, xp.float64) * _rows_in(rows)
     return params, opt_state, loss_sum
+
+
+def _rows_in(rows):
+    return rows.stop - rows.start if isinstance(rows, slice) else rows.shape[0]
 
 
 def epoch_batches(n_samples, batch_size, order):

@@ -19,6 +19,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import _engine, _local, _predict, _progress
+from . import _kernel as kernel
 from . import _optimizers as optim
 from . import _stopping as stopping
 from ._activations import OUTPUT_LOSS
@@ -291,8 +292,9 @@ class _BaseMLP(BaseEstimator):
         out = self.out_activation_
         return Network(Layout(units), self.activation, out, OUTPUT_LOSS[out], float(self.alpha))
 
-    def _forward(self, X, params=None):
-        """Output activations for validated ``X`` (current or given flat parameters)."""
+    def _forward(self, X, params=None, chunk=None):
+        """Output activations for validated ``X`` (current or given flat parameters);
+        dense numpy ``X`` is taken ``chunk`` rows at a time (None: all at once)."""
         net = self._network()
         xp = namespace_of(X)
         if params is None:
@@ -302,6 +304,8 @@ class _BaseMLP(BaseEstimator):
                                      for arrays in (coefs, intercepts))
         else:
             coefs, intercepts = unpack(params, net.layout, xp)
+        if isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64):
+            return kernel.predict_rows(coefs, intercepts, X, net, chunk)
         return predict_raw(coefs, intercepts, X, net, xp)
 
     def _predict_any(self, X, method):

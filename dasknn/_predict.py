@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._device import is_array_api_input, namespace_of, to_host
+from ._heap import roomy_heap
 from ._dask_data import _align, _is_frame, feature_names, prepare_X
 
 
@@ -29,6 +30,9 @@ def check_features(est, X, dX):
         )
 
 
+BLOCK_CHUNK = 1024  # rows a block's forward pass takes at a time (cache-sized)
+
+
 def _apply(block, est, method):
     """Run ``method`` of ``est`` on one in-memory block (already validated), in the
     block's own namespace (numpy or CuPy)."""
@@ -40,7 +44,8 @@ def _apply(block, est, method):
         block = np.asarray(block)
         if block.dtype not in (np.float32, np.float64):
             block = block.astype(np.float64)
-    return est._from_raw(est._forward(block), method)
+    with roomy_heap():
+        return est._from_raw(est._forward(block, chunk=BLOCK_CHUNK), method)
 
 
 def _output_shape(est, method, input_dtype):

@@ -1,0 +1,293 @@
+"""Minibatch steps on dense numpy data, in place, in buffers allocated once.
+
+:func:`dasknn._network.loss_and_grad` and :mod:`dasknn._optimizers` say *what* a step
+computes, as pure functions that run on any array namespace. This module computes
+the same step on the CPU with numpy's ``out=`` arguments: activations, errors,
+gradients and optimizer moments live in buffers made once per call of
+:meth:`Kernel.run`, so a step allocates almost nothing and makes fewer passes over
+memory (measured: 1.69 -> 1.4 ms a step of the benchmark MLP on one core, whose six
+GEMMs alone take 0.94 ms).
+
+Two levels of exactness:
+
+``exact=True``
+    Every operation is the one the pure functions make, in the same order and
+    precision (Adam's step in float64, biases' gradients by ``sum``), so in-process
+    fits stay equal to scikit-learn's to the last bit.
+``exact=False``
+    For data-parallel training, where averaging already departs from scikit-learn's
+    arithmetic: Adam in the parameters' dtype and biases' gradients as a GEMV.
+"""
+
+import math
+
+import numpy as np
+from array_api_compat import is_numpy_namespace
+from array_api_compat import numpy as xp_numpy
+from scipy import special
+
+from ._activations import LOSSES
+
+# In-place forward activations: ``z`` is overwritten by ``f(z)``; ``zeros`` is an
+# array of zeros shaped like ``z`` (numpy's maximum against an array is ~3x faster
+# than against the scalar 0 in float32).
+_FORWARD = {
+    "identity": lambda z, zeros: None,
+    "relu": lambda z, zeros: np.maximum(z, zeros, out=z),
+    "tanh": lambda z, zeros: np.tanh(z, out=z),
+    "logistic": lambda z, zeros: special.expit(z, out=z),
+    "exp": lambda z, zeros: np.exp(z, out=z),
+    "softmax": lambda z, zeros: _softmax(z),
+}
+
+
+def _softmax(z):
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+
+
+def _backward(name, a, delta, tmp):
+    """``delta *= f'(z)`` written with the activation's output ``a``."""
+    if name == "relu":  # multiply by the 0/1 mask: 15x faster than a masked copy
+        np.greater(a, 0.0, out=tmp)
+        np.multiply(delta, tmp, out=delta)
+    elif name == "logistic":
+        np.subtract(1.0, a, out=tmp)
+        delta *= a
+        delta *= tmp
+    elif name == "tanh":
+        np.multiply(a, a, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        delta *= tmp
+
+
+def supports(X, Y, xp):
+    """Whether :class:`Kernel` can train on ``X`` and ``Y`` (dense numpy arrays of
+    one floating dtype)."""
+    return (
+        is_numpy_namespace(xp)
+        and isinstance(X, np.ndarray)
+        and isinstance(Y, np.ndarray)
+        and X.dtype in (np.float32, np.float64)
+        and Y.dtype == X.dtype
+    )
+
+
+class Kernel:
+    """Buffers and in-place steps for one network, batch size and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dasknn._network import Layout, Network
+    >>> from dasknn._optimizers import Hyper, init
+    >>> from array_api_compat import numpy as xp
+    >>> net = Network(Layout((3, 4, 2)), "relu", "softmax", "log_loss", 1e-4)
+    >>> hyper = Hyper("adam", 1e-3)
+    >>> X = np.random.RandomState(0).rand(8, 3)
+    >>> Y = np.eye(2)[[0, 1] * 4]
+    >>> params = np.full(net.layout.n_params, 0.1)
+    >>> kernel = Kernel(net, hyper, batch_size=4, n_outputs=2, dtype=X.dtype)
+    >>> new, state, loss_sum = kernel.run(params, init(params, hyper, xp), X, Y, None,
+    ...                                   [slice(0, 4), slice(4, 8)])
+    >>> state.t, bool(loss_sum > 0), new is params
+    (2, True, False)
+    """
+
+    def __init__(self, net, hyper, batch_size, n_outputs, dtype, exact=True):
+        self.net, self.hyper, self.exact = net, hyper, exact
+        self.dtype = np.dtype(dtype)
+        shapes = net.layout.shapes
+        self.acts = [np.empty((batch_size, o), self.dtype) for _, o in shapes]
+        self.deltas = [np.empty((batch_size, o), self.dtype) for _, o in shapes]
+        self.masks = [np.empty((batch_size, o), bool if net.activation == "relu"
+                               else self.dtype) for _, o in shapes]
+        self.zeros = [np.zeros((batch_size, o), self.dtype) for _, o in shapes[:-1]]
+        self.X = np.empty((batch_size, net.layout.units[0]), self.dtype)
+        self.Y = np.empty((batch_size, n_outputs), self.dtype)
+        self.sw = np.empty(batch_size, self.dtype)
+        self.ones = np.ones(batch_size, self.dtype)
+        n = net.layout.n_params
+        self.grad = np.empty(n, self.dtype)
+        self.tmp = np.empty(n, self.dtype)
+        self.tmp64 = np.empty(n, np.float64) if exact and self.dtype != np.float64 else None
+
+    def run(self, params, opt_state, X, Y, sw, batches):
+        """One step per batch of rows; return ``(params, opt_state, loss_sum)`` as
+        :func:`dasknn._local.run_batches` does. The inputs are not modified."""
+        params = params.copy()
+        opt_state = opt_state._replace(**{
+            k: getattr(opt_state, k).copy() for k in ("m", "v", "velocity")
+            if hasattr(opt_state, k)})
+        coefs, intercepts = self._views(params)
+        grads = self._views(self.grad)
+        loss_sum = 0.0
+        for rows in batches:
+            Xb, Yb, swb = self._batch(X, Y, sw, rows)
+            loss = self._loss_and_grad(coefs, intercepts, grads, Xb, Yb, swb)
+            opt_state = self._update(params, opt_state)
+            loss_sum += float(loss) * Xb.shape[0]
+        return params, opt_state, np.float64(loss_sum)
+
+    def _views(self, flat):
+        coefs, intercepts, start = [], [], 0
+        for fan_in, fan_out in self.net.layout.shapes:
+            coefs.append(flat[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+            start += fan_in * fan_out
+        for _, fan_out in self.net.layout.shapes:
+            intercepts.append(flat[start : start + fan_out])
+            start += fan_out
+        return coefs, intercepts
+
+    def _batch(self, X, Y, sw, rows):
+        if isinstance(rows, slice):
+            return X[rows], Y[rows], None if sw is None else sw[rows]
+        k = rows.shape[0]
+        take = lambda a, buf: np.take(a, rows, axis=0, out=buf[:k])  # noqa: E731
+        return take(X, self.X), take(Y, self.Y), None if sw is None else take(sw, self.sw)
+
+    def _forward(self, coefs, intercepts, X):
+        k, net = X.shape[0], self.net
+        a, last = X, len(coefs) - 1
+        for i, (w, b) in enumerate(zip(coefs, intercepts)):
+            z = np.matmul(a, w, out=self.acts[i][:k])
+            z += b
+            if i == last:
+                _FORWARD[net.out_activation](z, None)
+            else:
+                _FORWARD[net.activation](z, self.zeros[i][:k])
+            a = z
+        return a
+
+    def _loss_and_grad(self, coefs, intercepts, grads, X, Y, sw):
+        out = self._forward(coefs, intercepts, X)
+        k, net = X.shape[0], self.net
+        n = k if sw is None else np.sum(sw)
+        loss = LOSSES[net.loss](Y, out, sw, xp_numpy)
+        loss = loss + (0.5 * net.alpha) * self._squares(coefs) / n
+
+        delta = np.subtract(out, Y, out=self.deltas[-1][:k])
+        if sw is not None:
+            delta *= sw.reshape(-1, 1)
+        for i in range(len(coefs) - 1, -1, -1):
+            self._layer_grads(i, coefs[i], grads, X if i == 0 else self.acts[i - 1][:k],
+                              delta, n)
+            if i > 0:
+                below = np.matmul(delta, coefs[i].T, out=self.deltas[i - 1][:k])
+                _backward(net.activation, self.acts[i - 1][:k], below, self.masks[i - 1][:k])
+                delta = below
+        return loss
+
+    def _squares(self, coefs):
+        """Sum of the squared weights (a BLAS dot product when not ``exact``)."""
+        squares = 0
+        for w in coefs:
+            if self.exact:
+                sq = np.multiply(w, w, out=self.tmp[: w.size].reshape(w.shape))
+                squares = squares + np.sum(sq)
+            else:
+                flat = w.reshape(-1)
+                squares = squares + np.dot(flat, flat)
+        return squares
+
+    def _layer_grads(self, i, w, grads, a, delta, n):
+        gw, gb = grads[0][i], grads[1][i]
+        np.matmul(a.T, delta, out=gw)
+        decay = np.multiply(w, self.net.alpha, out=self.tmp[: w.size].reshape(w.shape))
+        gw += decay
+        gw /= n
+        if self.exact:
+            np.sum(delta, axis=0, out=gb)
+        else:
+            np.matmul(self.ones[: delta.shape[0]], delta, out=gb)
+        gb /= n
+
+    def _update(self, params, state):
+        if self.hyper.solver == "sgd":
+            return self._sgd(params, state)
+        return self._adam(params, state)
+
+    def _sgd(self, params, state):
+        lr, mu, v, tmp = state.learning_rate, self.hyper.momentum, state.velocity, self.tmp
+        v *= mu
+        v -= np.multiply(self.grad, lr, out=tmp)
+        if self.hyper.nesterov:
+            step = np.multiply(v, mu, out=self.grad)  # the gradient is spent
+            step -= tmp
+            params += step
+        else:
+            params += v
+        return state
+
+    def _adam(self, params, state):
+        h, g, m, v, tmp = self.hyper, self.grad, state.m, state.v, self.tmp
+        t = state.t + 1
+        m *= h.beta_1
+        m += np.multiply(g, 1 - h.beta_1, out=tmp)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - h.beta_2
+        v *= h.beta_2
+        v += tmp
+        lr = h.learning_rate_init * math.sqrt(1 - h.beta_2**t) / (1 - h.beta_1**t)
+        denom = np.sqrt(v, out=tmp)
+        denom += h.epsilon
+        if self.tmp64 is None:
+            self._adam_step(params, m, denom, lr)
+        else:  # scikit-learn forms the step in float64, then rounds the sum
+            step = np.multiply(m, -lr, out=self.tmp64, dtype=np.float64)
+            step /= denom
+            step += params
+            np.copyto(params, step, casting="same_kind")
+        return state._replace(t=t, learning_rate=lr)
+
+    def _adam_step(self, params, m, denom, lr):
+        if self.exact:  # float64 parameters: (-lr * m) / denom, as the pure update
+            step = np.multiply(m, -lr, out=self.grad)
+            step /= denom
+        else:
+            step = np.divide(m, denom, out=self.grad)
+            step *= -lr
+        params += step
+
+
+def predict_rows(coefs, intercepts, X, net, chunk=None):
+    """Output activations of dense numpy ``X``, ``chunk`` rows at a time, in place.
+
+    Each operation writes into buffers reused for every chunk, instead of a new
+    full-height temporary per operation and layer. ``chunk=None`` (all rows at
+    once) gives scikit-learn's numbers to the last bit; chunks of about 1024 rows
+    keep a chunk's activations in the caches (measured: 30 -> 17.5 ms for 9,000
+    rows of the benchmark MLP on one core), but OpenBLAS may then round float32
+    products differently in the last bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dasknn._network import Layout, Network, predict_raw, unpack
+    >>> from array_api_compat import numpy as xp
+    >>> net = Network(Layout((3, 5, 2)), "relu", "softmax", "log_loss", 0.0)
+    >>> coefs, intercepts = unpack(np.linspace(-1, 1, net.layout.n_params), net.layout, xp)
+    >>> X = np.random.RandomState(0).rand(7, 3)
+    >>> bool(np.array_equal(predict_rows(coefs, intercepts, X, net, chunk=3),
+    ...                     predict_raw(coefs, intercepts, X, net, xp)))
+    True
+    """
+    dtype = np.result_type(X.dtype, *coefs, *intercepts)
+    n, last = X.shape[0], len(coefs) - 1
+    out = np.empty((n, coefs[-1].shape[1]), dtype)
+    chunk = max(1, n if chunk is None else min(chunk, n))
+    buffers = [np.empty((chunk, w.shape[1]), dtype) for w in coefs[:-1]]
+    zeros = [np.zeros_like(b) for b in buffers] if net.activation == "relu" else buffers
+    for start in range(0, n, chunk):
+        a = X[start : start + chunk]
+        k = a.shape[0]
+        for i, (w, b) in enumerate(zip(coefs, intercepts)):
+            z = np.matmul(a, w, out=out[start : start + k] if i == last else buffers[i][:k])
+            z += b
+            if i == last:
+                _FORWARD[net.out_activation](z, None)
+            else:
+                _FORWARD[net.activation](z, zeros[i][:k])
+            a = z
+    return out
