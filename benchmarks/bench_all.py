@@ -133,7 +133,8 @@ def run_local(args):
 def run_dask(args):
     """The Dask-side contenders, each group in its own process."""
     dargs = dist.parse_args(["--epochs", str(args.epochs), "--n-samples",
-                             str(args.n_samples), "--blocks", str(args.blocks)])
+                             str(args.n_samples), "--blocks", str(args.blocks),
+                             "--repeat", str(args.repeat)])
     return dist.run_all(dargs)
 
 
@@ -189,40 +190,31 @@ def dask_ratios(results, gemm, n_train):
 def scaling(results, n_train, params_bytes, cores=2):
     """Fit and check the model ``T(W) = N c / min(W, cores) + R(W) (a + b W)``.
 
-    ``c`` (seconds per sample on one core) comes from the 1-worker run's compute
-    time; ``a`` (fixed cost of a round: client round trip, scheduling) and ``b`` (cost
-    per worker and round: its tasks and moving its parameters twice) are the least
-    squares fit of the synchronisation time of the 1-, 2- and 3-worker runs.
+    ``c`` (seconds per sample on one core) is the 1-worker run's compute time over
+    its rows; ``a`` (fixed cost of a round: the client's round trip, scheduling) and
+    ``b`` (cost per worker and round: its tasks, moving its parameters twice) are the
+    least-squares fit of the measured synchronisation time (``history_``'s sync
+    share) of the 1-, 2- and 3-worker runs. ``R(W)`` is the rounds per epoch that
+    ``sync_steps='auto'`` gives.
     """
     from dasknn._engine import auto_sync_steps
     from dasknn._network import Layout
 
     steps = auto_sync_steps(Layout(UNITS), BATCH, "float32")
-    runs = {}
+    runs = {}  # workers: (epoch wall time, synchronisation time)
     for name, w in (("dasknn-1w", 1), ("dasknn", 2), ("dasknn-3w", 3)):
         r = dist.by_name(results).get(name)
         if r:
             wall = epoch_seconds(r)
-            runs[w] = (wall, wall * (1 - r["sync_share"]))
+            runs[w] = (wall, wall * r["sync_share"])
     if 1 not in runs or len(runs) < 2:
         return None
-    c = runs[1][1] / n_train
 
     def rounds(n, w):
         return math.ceil(math.ceil(n / w / BATCH) / steps)
 
-    rows = [(rounds(n_train, w), rounds(n_train, w) * w, runs[w][0] - n_train * c / min(w, cores))
-            for w in sorted(runs)]
-    # least squares for sync = R a + R W b
-    s11 = sum(r * r for r, _, _ in rows)
-    s12 = sum(r * rw for r, rw, _ in rows)
-    s22 = sum(rw * rw for _, rw, _ in rows)
-    t1 = sum(r * y for r, _, y in rows)
-    t2 = sum(rw * y for _, rw, y in rows)
-    det = s11 * s22 - s12 * s12
-    a, b = (s22 * t1 - s12 * t2) / det, (s11 * t2 - s12 * t1) / det
-    if b < 0:  # a worker cannot make a round cheaper: refit with b = 0
-        a, b = t1 / s11, 0.0
+    c = (runs[1][0] - runs[1][1]) / n_train
+    a, b = _fit_sync([(rounds(n_train, w), w, runs[w][1]) for w in sorted(runs)])
 
     def model(w, n=n_train, cores_=cores, bandwidth=None):
         transfer = 0.0 if bandwidth is None else 2 * w * params_bytes / bandwidth
@@ -233,10 +225,23 @@ def scaling(results, n_train, params_bytes, cores=2):
     for n in (n_train, 100 * n_train):
         for w in (16, 64):
             t = model(w, n=n, cores_=w, bandwidth=1.25e9)
-            t1_ = model(1, n=n, cores_=w)
-            predictions[(n, w)] = (t, t1_ / t)
+            predictions[(n, w)] = (t, model(1, n=n, cores_=w) / t)
     return {"c": c, "a": a, "b": b, "steps": steps, "check": check,
             "predictions": predictions}
+
+
+def _fit_sync(rows):
+    """Least squares of ``sync = R a + R W b`` over ``(R, W, sync)``, with ``b >= 0``."""
+    s11 = sum(r * r for r, _, _ in rows)
+    s12 = sum(r * r * w for r, w, _ in rows)
+    s22 = sum((r * w) ** 2 for r, w, _ in rows)
+    t1 = sum(r * y for r, _, y in rows)
+    t2 = sum(r * w * y for r, w, y in rows)
+    det = s11 * s22 - s12 * s12
+    b = (s11 * t2 - s12 * t1) / det if det else 0.0
+    if b < 0:  # a worker cannot make a round cheaper
+        return t1 / s11, 0.0
+    return (s22 * t1 - s12 * t2) / det, b
 
 
 # ---------------------------------------------------------------------------- output
@@ -273,7 +278,7 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=dist.positive, default=3)
     p.add_argument("--blocks", type=dist.positive, default=20)
     p.add_argument("--repeat", type=dist.positive, default=1,
-                   help="fresh processes per in-process cell (best is kept)")
+                   help="fits per contender, the fastest kept (in-process: fresh processes)")
     p.add_argument("--json", metavar="PATH")
     p.add_argument("--gemm-worker", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
