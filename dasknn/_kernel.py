@@ -27,6 +27,7 @@ from array_api_compat import numpy as xp_numpy
 from scipy import special
 
 from ._activations import LOSSES
+from ._network import unpack
 
 # In-place forward activations: ``z`` is overwritten by ``f(z)``; ``zeros`` is an
 # array of zeros shaped like ``z`` (numpy's maximum against an array is ~3x faster
@@ -102,7 +103,7 @@ class Kernel:
         self.acts = [np.empty((batch_size, o), self.dtype) for _, o in shapes]
         self.deltas = [np.empty((batch_size, o), self.dtype) for _, o in shapes]
         self.masks = [np.empty((batch_size, o), bool if net.activation == "relu"
-                               else self.dtype) for _, o in shapes]
+                               else self.dtype) for _, o in shapes[:-1]]
         self.zeros = [np.zeros((batch_size, o), self.dtype) for _, o in shapes[:-1]]
         self.X = np.empty((batch_size, net.layout.units[0]), self.dtype)
         self.Y = np.empty((batch_size, n_outputs), self.dtype)
@@ -120,8 +121,8 @@ class Kernel:
         opt_state = opt_state._replace(**{
             k: getattr(opt_state, k).copy() for k in ("m", "v", "velocity")
             if hasattr(opt_state, k)})
-        coefs, intercepts = self._views(params)
-        grads = self._views(self.grad)
+        coefs, intercepts = unpack(params, self.net.layout, xp_numpy)  # views
+        grads = unpack(self.grad, self.net.layout, xp_numpy)
         loss_sum = 0.0
         for rows in batches:
             Xb, Yb, swb = self._batch(X, Y, sw, rows)
@@ -129,16 +130,6 @@ class Kernel:
             opt_state = self._update(params, opt_state)
             loss_sum += float(loss) * Xb.shape[0]
         return params, opt_state, np.float64(loss_sum)
-
-    def _views(self, flat):
-        coefs, intercepts, start = [], [], 0
-        for fan_in, fan_out in self.net.layout.shapes:
-            coefs.append(flat[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
-            start += fan_in * fan_out
-        for _, fan_out in self.net.layout.shapes:
-            intercepts.append(flat[start : start + fan_out])
-            start += fan_out
-        return coefs, intercepts
 
     def _batch(self, X, Y, sw, rows):
         if isinstance(rows, slice):
@@ -148,17 +139,9 @@ class Kernel:
         return take(X, self.X), take(Y, self.Y), None if sw is None else take(sw, self.sw)
 
     def _forward(self, coefs, intercepts, X):
-        k, net = X.shape[0], self.net
-        a, last = X, len(coefs) - 1
-        for i, (w, b) in enumerate(zip(coefs, intercepts)):
-            z = np.matmul(a, w, out=self.acts[i][:k])
-            z += b
-            if i == last:
-                _FORWARD[net.out_activation](z, None)
-            else:
-                _FORWARD[net.activation](z, self.zeros[i][:k])
-            a = z
-        return a
+        k = X.shape[0]
+        return _layers(coefs, intercepts, X, self.net, [a[:k] for a in self.acts],
+                       [z[:k] for z in self.zeros])
 
     def _loss_and_grad(self, coefs, intercepts, grads, X, Y, sw):
         out = self._forward(coefs, intercepts, X)
@@ -274,20 +257,29 @@ def predict_rows(coefs, intercepts, X, net, chunk=None):
     True
     """
     dtype = np.result_type(X.dtype, *coefs, *intercepts)
-    n, last = X.shape[0], len(coefs) - 1
+    n = X.shape[0]
     out = np.empty((n, coefs[-1].shape[1]), dtype)
     chunk = max(1, n if chunk is None else min(chunk, n))
     buffers = [np.empty((chunk, w.shape[1]), dtype) for w in coefs[:-1]]
     zeros = [np.zeros_like(b) for b in buffers] if net.activation == "relu" else buffers
     for start in range(0, n, chunk):
-        a = X[start : start + chunk]
-        k = a.shape[0]
-        for i, (w, b) in enumerate(zip(coefs, intercepts)):
-            z = np.matmul(a, w, out=out[start : start + k] if i == last else buffers[i][:k])
-            z += b
-            if i == last:
-                _FORWARD[net.out_activation](z, None)
-            else:
-                _FORWARD[net.activation](z, zeros[i][:k])
-            a = z
+        rows = X[start : start + chunk]
+        k = rows.shape[0]
+        _layers(coefs, intercepts, rows, net,
+                [b[:k] for b in buffers] + [out[start : start + k]], [z[:k] for z in zeros])
     return out
+
+
+def _layers(coefs, intercepts, X, net, outs, zeros):
+    """Forward pass of ``X`` writing layer ``i``'s activations into ``outs[i]``;
+    ``zeros[i]`` is an array of zeros shaped like each hidden ``outs[i]``."""
+    a, last = X, len(coefs) - 1
+    for i, (w, b) in enumerate(zip(coefs, intercepts)):
+        z = np.matmul(a, w, out=outs[i])
+        z += b
+        if i == last:
+            _FORWARD[net.out_activation](z, None)
+        else:
+            _FORWARD[net.activation](z, zeros[i])
+        a = z
+    return a
