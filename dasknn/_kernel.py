@@ -25,6 +25,7 @@ import numpy as np
 from array_api_compat import is_numpy_namespace
 from array_api_compat import numpy as xp_numpy
 from scipy import special
+from scipy.linalg import get_blas_funcs
 
 from ._activations import LOSSES
 from ._network import unpack
@@ -113,6 +114,8 @@ class Kernel:
         self.grad = np.empty(n, self.dtype)
         self.tmp = np.empty(n, self.dtype)
         self.tmp64 = np.empty(n, np.float64) if exact and self.dtype != np.float64 else None
+        self.probs = np.empty((batch_size, n_outputs), self.dtype)
+        self.axpy, self.scal = get_blas_funcs(("axpy", "scal"), dtype=self.dtype)
 
     def run(self, params, opt_state, X, Y, sw, batches):
         """One step per batch of rows; return ``(params, opt_state, loss_sum)`` as
@@ -135,7 +138,9 @@ class Kernel:
         if isinstance(rows, slice):
             return X[rows], Y[rows], None if sw is None else sw[rows]
         k = rows.shape[0]
-        take = lambda a, buf: np.take(a, rows, axis=0, out=buf[:k])  # noqa: E731
+        # mode='clip': with the default mode numpy gathers through a hidden buffer
+        # (measured: 48 -> 4 us for 256 rows of 100 float32); ``rows`` are in range.
+        take = lambda a, buf: np.take(a, rows, axis=0, out=buf[:k], mode="clip")  # noqa: E731
         return take(X, self.X), take(Y, self.Y), None if sw is None else take(sw, self.sw)
 
     def _forward(self, coefs, intercepts, X):
@@ -147,7 +152,7 @@ class Kernel:
         out = self._forward(coefs, intercepts, X)
         k, net = X.shape[0], self.net
         n = k if sw is None else np.sum(sw)
-        loss = LOSSES[net.loss](Y, out, sw, xp_numpy)
+        loss = self._data_loss(Y, out, sw)
         loss = loss + (0.5 * net.alpha) * self._squares(coefs) / n
 
         delta = np.subtract(out, Y, out=self.deltas[-1][:k])
@@ -161,6 +166,20 @@ class Kernel:
                 _backward(net.activation, self.acts[i - 1][:k], below, self.masks[i - 1][:k])
                 delta = below
         return loss
+
+    def _data_loss(self, Y, out, sw):
+        """The batch's loss before the penalty; a log-loss in buffers when not
+        ``exact`` (measured: 33 -> 13 us for 256 rows of 10 classes)."""
+        if self.exact or self.net.loss != "log_loss":
+            return LOSSES[self.net.loss](Y, out, sw, xp_numpy)
+        eps = float(np.finfo(self.dtype).eps)
+        logp = np.maximum(out, eps, out=self.probs[: out.shape[0]])
+        np.minimum(logp, 1.0 - eps, out=logp)
+        np.log(logp, out=logp)
+        logp *= Y
+        if sw is None:
+            return -np.sum(logp) / out.shape[0]
+        return -np.dot(sw, np.sum(logp, axis=1)) / np.sum(sw)
 
     def _squares(self, coefs):
         """Sum of the squared weights (a BLAS dot product when not ``exact``)."""
@@ -204,6 +223,8 @@ class Kernel:
         return state
 
     def _adam(self, params, state):
+        if not self.exact and params.dtype == state.m.dtype == state.v.dtype == self.dtype:
+            return self._adam_blas(params, state)
         h, g, m, v, tmp = self.hyper, self.grad, state.m, state.v, self.tmp
         t = state.t + 1
         m *= h.beta_1
@@ -212,11 +233,13 @@ class Kernel:
         tmp *= 1 - h.beta_2
         v *= h.beta_2
         v += tmp
-        lr = h.learning_rate_init * math.sqrt(1 - h.beta_2**t) / (1 - h.beta_1**t)
+        lr = _adam_rate(h, t)
         denom = np.sqrt(v, out=tmp)
         denom += h.epsilon
-        if self.tmp64 is None:
-            self._adam_step(params, m, denom, lr)
+        if self.tmp64 is None:  # float64 parameters: (-lr * m) / denom, as the pure update
+            step = np.multiply(m, -lr, out=self.grad)
+            step /= denom
+            params += step
         else:  # scikit-learn forms the step in float64, then rounds the sum
             step = np.multiply(m, -lr, out=self.tmp64, dtype=np.float64)
             step /= denom
@@ -224,14 +247,23 @@ class Kernel:
             np.copyto(params, step, casting="same_kind")
         return state._replace(t=t, learning_rate=lr)
 
-    def _adam_step(self, params, m, denom, lr):
-        if self.exact:  # float64 parameters: (-lr * m) / denom, as the pure update
-            step = np.multiply(m, -lr, out=self.grad)
-            step /= denom
-        else:
-            step = np.divide(m, denom, out=self.grad)
-            step *= -lr
-        params += step
+    def _adam_blas(self, params, state):
+        """Adam in the parameters' dtype; BLAS scales and adds in place, one pass
+        each (measured: the moments' update 48 -> 30 us for 59,146 parameters)."""
+        h, g, tmp, axpy, scal = self.hyper, self.grad, self.tmp, self.axpy, self.scal
+        t = state.t + 1
+        m = axpy(g, scal(h.beta_1, state.m), a=1 - h.beta_1)
+        v = axpy(np.multiply(g, g, out=tmp), scal(h.beta_2, state.v), a=1 - h.beta_2)
+        lr = _adam_rate(h, t)
+        denom = np.sqrt(v, out=tmp)
+        denom += h.epsilon
+        axpy(np.divide(m, denom, out=g), params, a=-lr)  # the gradient is spent
+        return state._replace(m=m, v=v, t=t, learning_rate=lr)
+
+
+def _adam_rate(h, t):
+    """Adam's bias-corrected learning rate at step ``t``."""
+    return h.learning_rate_init * math.sqrt(1 - h.beta_2**t) / (1 - h.beta_1**t)
 
 
 def predict_rows(coefs, intercepts, X, net, chunk=None):

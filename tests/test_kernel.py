@@ -64,14 +64,25 @@ def test_exact_kernel_equals_pure_functions(dtype, activation, out, weighted, hy
 
 
 @pytest.mark.parametrize("hyper", SOLVERS[:2], ids=["adam", "nesterov"])
-def test_fast_kernel_stays_close_to_exact(hyper):
-    X, Y, sw, net, params, batches = _problem(np.float32, "relu", "softmax", True)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("param_dtype", [np.float32, np.float64], ids=["f32", "f64-params"])
+def test_fast_kernel_stays_close_to_exact(hyper, weighted, param_dtype):
+    # float64 parameters on float32 data take numpy's Adam instead of BLAS's.
+    X, Y, sw, net, params, batches = _problem(np.float32, "relu", "softmax", weighted)
+    params = params.astype(param_dtype)
     state = init(params, hyper, xp)
     exact = _kernel.Kernel(net, hyper, 16, 3, np.float32, exact=True).run(
         params, state, X, Y, sw, batches)
     fast = _kernel.Kernel(net, hyper, 16, 3, np.float32, exact=False).run(
         params, state, X, Y, sw, batches)
     np.testing.assert_allclose(fast[0], exact[0], rtol=1e-4, atol=1e-6)
+    assert not np.allclose(fast[0], params, rtol=0, atol=1e-4)  # it trained
+    for field in ("m", "v", "velocity"):
+        if hasattr(state, field):
+            np.testing.assert_allclose(getattr(fast[1], field), getattr(exact[1], field),
+                                       rtol=1e-3, atol=1e-7)
+    if hasattr(state, "t"):
+        assert fast[1].t == exact[1].t
     assert fast[2] == pytest.approx(exact[2], rel=1e-5)
     assert not np.array_equal(state[0], fast[1][0])  # moments moved on
 
