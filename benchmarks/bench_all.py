@@ -22,7 +22,7 @@ In-process fit on numpy
     SHA-256 digests must be equal (identical results).
 Dask
     ``bench_distributed.py``'s groups: dasknn on 1, 2 and 3 workers (one thread
-    each), dask-ml ``Incremental`` on the 2-worker cluster, scikit-learn and
+    each) and on 1 worker of 2 threads, dask-ml ``Incremental`` on the 2-worker cluster, scikit-learn and
     PyTorch with 2 threads in-process; prediction of the 180,000 training rows by
     dasknn on the 2-worker cluster and by scikit-learn in-process.
 
@@ -168,6 +168,12 @@ def dask_ratios(results, gemm, n_train):
                 d["samples_per_s"] / r["samples_per_s"],
                 f"{d['s_per_epoch']:.2f} vs {r['s_per_epoch']:.2f} s/epoch; accuracy "
                 f"{d['accuracy']:.4f} vs {r['accuracy']:.4f}")
+    if "dasknn-1w" in ok and "dasknn-1w2t" in ok:
+        one, two = ok["dasknn-1w"], ok["dasknn-1w2t"]
+        out["1 worker x 2 threads vs x 1 thread"] = (
+            one["s_per_epoch"] / two["s_per_epoch"],
+            f"{two['s_per_epoch']:.2f} vs {one['s_per_epoch']:.2f} s/epoch; accuracy "
+            f"{two['accuracy']:.4f} vs {one['accuracy']:.4f}")
     flops = step_flops() * n_train / BATCH  # one epoch's GEMM work
     ceiling = 2 * gemm["peak"]
     wall = epoch_seconds(d)

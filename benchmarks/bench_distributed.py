@@ -24,7 +24,8 @@ Options
 --blocks N
     Row blocks of the Dask training array (default: 20).
 --only LIST
-    Comma list of contenders among ``dasknn,dasknn-1w,dasknn-3w,dask-ml,sklearn,torch``
+    Comma list of contenders among
+    ``dasknn,dasknn-1w,dasknn-1w2t,dasknn-3w,dask-ml,sklearn,torch``
     (default: all).
 --repeat N
     Fit each contender N times in its process (same cluster) and keep the
@@ -41,6 +42,9 @@ dasknn
 dasknn-1w, dasknn-3w
     The same on a 1-worker and a 3-worker cluster, for the scaling figures (the
     3 workers share the 2 cores).
+dasknn-1w2t
+    The same on one worker of 2 threads: a shard per thread, trained side by
+    side (compare with dasknn-1w).
 dask-ml
     ``dask_ml.wrappers.Incremental(sklearn MLPClassifier, shuffle_blocks=False)``
     on the same 2-worker cluster and the same persisted array: ``.fit`` once
@@ -103,11 +107,13 @@ import numpy as np
 
 from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path)
 
-CONTENDERS = ("dasknn", "dasknn-1w", "dasknn-3w", "dask-ml", "sklearn", "torch")
+CONTENDERS = ("dasknn", "dasknn-1w", "dasknn-1w2t", "dasknn-3w", "dask-ml", "sklearn",
+              "torch")
 # Subprocess groups, in run order: (group, contenders it can run).
 GROUPS = (
     ("cluster-2", ("dasknn", "dask-ml")),
     ("cluster-1", ("dasknn-1w",)),
+    ("cluster-1x2", ("dasknn-1w2t",)),
     ("cluster-3", ("dasknn-3w",)),
     ("sklearn", ("sklearn",)),
     ("torch", ("torch",)),
@@ -250,25 +256,26 @@ def run_daskml(name, dX, dy, test, epochs):
                   passes_seen=inc.estimator_.t_ / dX.shape[0])
 
 
-def cluster_group(n_workers, names, args):
-    """Run ``names`` on one LocalCluster of ``n_workers``; return their results."""
+def cluster_group(n_workers, names, args, threads=1):
+    """Run ``names`` on one LocalCluster of ``n_workers`` x ``threads``; return their
+    results."""
     from distributed import Client, LocalCluster
 
     X_train, X_test, y_train, y_test = make_data(args.n_samples)
     test = (X_test, y_test)
     out = []
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+    with LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         for setup in (quiet, preload, warm_blas):
             client.run(setup)
-        threads = sorted({tuple(t or ()) for t in client.run(blas_threads).values()})
+        blas = sorted({tuple(t or ()) for t in client.run(blas_threads).values()})
         dX, dy = to_dask(client, X_train, y_train, args.blocks)
         placement = blocks_per_worker(client, dX)
         for name in names:
             run = run_daskml if name == "dask-ml" else run_dasknn
             out.append(best_of(args.repeat, guarded, name, run, name, dX, dy, test, args.epochs,
-                               n_workers=n_workers,
-                               blas_threads=threads, blocks_per_worker=placement))
+                               n_workers=n_workers, worker_threads=threads,
+                               blas_threads=blas, blocks_per_worker=placement))
     return out
 
 
@@ -349,8 +356,9 @@ def guarded(name, run, *args, **extra):
 def worker(group, names, args):
     """Run one subprocess group; return the list of its results."""
     quiet()
-    if group.startswith("cluster-"):
-        return cluster_group(int(group.split("-")[1]), names, args)
+    if group.startswith("cluster-"):  # cluster-<workers>[x<threads>]
+        n_workers, _, threads = group.split("-")[1].partition("x")
+        return cluster_group(int(n_workers), names, args, int(threads or 1))
     run = sklearn_group if group == "sklearn" else torch_group
     return [best_of(args.repeat, guarded, group, run, args)]
 
@@ -449,6 +457,7 @@ def by_name(results):
 SETUPS = {
     "dasknn": "2 workers x 1 thread",
     "dasknn-1w": "1 worker x 1 thread",
+    "dasknn-1w2t": "1 worker x 2 threads",
     "dasknn-3w": "3 workers x 1 thread",
     "dask-ml": "2 workers x 1 thread",
     "sklearn": "numpy, BLAS threads {blas_threads}",
@@ -485,6 +494,9 @@ def format_notes(results):
         scale = two["samples_per_s"] / one["samples_per_s"]
         out.append(f"dasknn scaling 1 -> 2 workers: {scale:.2f}x "
                    f"(parallel efficiency {scale / 2:.0%})")
+    if one and "dasknn-1w2t" in ok:
+        out.append(f"dasknn 1 worker x 2 threads vs x 1 thread: "
+                   f"{ok['dasknn-1w2t']['samples_per_s'] / one['samples_per_s']:.2f}x")
     for r in (two, one):
         if r:
             out.append(f"{r['name']}: mean sync share {fmt(r['sync_share'], '.1%')}, "

@@ -53,16 +53,16 @@ n_iter_no_change : int, default=10
 max_fun : int, default=15000
     Maximum number of loss evaluations of 'lbfgs'.
 sync : {'model', 'gradient'}, default='model'
-    Dask input only. 'model': each worker runs ``sync_steps`` local minibatch
-    steps on its own blocks, then the models are averaged (weighted by sample
+    Dask input only. 'model': each worker thread runs ``sync_steps`` local
+    minibatch steps on its own shard of the blocks, then the models are averaged (weighted by sample
     weight). 'gradient': gradients are averaged at every step (synchronous SGD;
     exact but slow).
 sync_steps : int or 'auto', default='auto'
     Dask input only: local steps between averages. 'auto' aims at about one
     second of computation per round, which keeps synchronisation under 5%.
 lr_scaling : {'linear', 'sqrt'} or None, default='linear'
-    Dask input only: averaging W workers' models makes W times fewer sequential
-    updates, so the learning rate is multiplied by W ('linear'), sqrt(W)
+    Dask input only: averaging W models (one per worker thread) makes W times
+    fewer sequential updates, so the learning rate is multiplied by W ('linear'), sqrt(W)
     ('sqrt') or kept (None).
 device : {'auto', 'cpu', 'cuda'}, default='auto'
     'auto' trains where the data is (CuPy arrays or CuPy chunks on the GPU);
@@ -111,7 +111,7 @@ out_activation_ : str
 history_ : list of dict
     After a fit on Dask data: one JSON-able record per epoch (loss, validation
     score, seconds, samples per second, share of time synchronising, rounds,
-    workers, learning rate).
+    workers (shards trained side by side: one per worker thread), learning rate).
 """
 
 CLASSIFIER_DOC = f"""Multi-layer perceptron classifier: scikit-learn's, also on Dask data.

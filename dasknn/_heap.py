@@ -12,10 +12,13 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 _ROOMY = 256 << 20
+_LOCK = threading.Lock()
+_users = 0  # tasks of this process inside roomy_heap (one per worker thread at most)
 
 
 def _libc():
@@ -32,16 +35,28 @@ def _libc():
 
 @contextlib.contextmanager
 def roomy_heap():
-    """Context in which large temporary arrays reuse heap memory instead of mmap."""
+    """Context in which large temporary arrays reuse heap memory instead of mmap.
+
+    Tasks running side by side in a worker's threads share it: the first to enter
+    raises the thresholds, the last to leave restores them.
+    """
+    global _users
     libc = _libc()
     if libc is None:
         yield
         return
-    libc.mallopt(M_MMAP_THRESHOLD, _ROOMY)
-    libc.mallopt(M_TRIM_THRESHOLD, _ROOMY)
+    with _LOCK:
+        _users += 1
+        if _users == 1:
+            libc.mallopt(M_MMAP_THRESHOLD, _ROOMY)
+            libc.mallopt(M_TRIM_THRESHOLD, _ROOMY)
     try:
         yield
     finally:
-        libc.mallopt(M_MMAP_THRESHOLD, int(os.environ.get("MALLOC_MMAP_THRESHOLD_", 128 * 1024)))
-        libc.mallopt(M_TRIM_THRESHOLD, int(os.environ["MALLOC_TRIM_THRESHOLD_"]))
-        libc.malloc_trim(0)
+        with _LOCK:
+            _users -= 1
+            if _users == 0:
+                libc.mallopt(M_MMAP_THRESHOLD,
+                             int(os.environ.get("MALLOC_MMAP_THRESHOLD_", 128 * 1024)))
+                libc.mallopt(M_TRIM_THRESHOLD, int(os.environ["MALLOC_TRIM_THRESHOLD_"]))
+                libc.malloc_trim(0)

@@ -34,6 +34,24 @@ class InlineRunner:
         pass
 
 
+def training_slots(nthreads):
+    """One training slot per worker thread: worker addresses, each repeated as many
+    times as it has threads, first slots of every worker before second ones.
+
+    A slot gets its own shard and runs its rounds in one of the worker's threads, so
+    a worker of several threads trains on all of them (its BLAS keeps the one thread
+    the nanny gives it).
+
+    Examples
+    --------
+    >>> training_slots({"tcp://b:1": 1, "tcp://a:1": 2})
+    ['tcp://a:1', 'tcp://b:1', 'tcp://a:1']
+    """
+    workers = sorted(nthreads)  # client.nthreads() lists every worker
+    most = max(nthreads.values(), default=0)
+    return [w for i in range(most) for w in workers if nthreads[w] > i]
+
+
 class ClusterRunner:
     """Runs tasks on the workers of a ``distributed.Client``."""
 
@@ -41,7 +59,7 @@ class ClusterRunner:
         from . import dashboard
 
         self.client = client
-        self.workers = sorted(client.nthreads())  # every worker (scheduler_info may truncate)
+        self.workers = training_slots(client.nthreads())
         self.n_workers = len(self.workers)
         dashboard.ensure_plugin(client)
 

@@ -116,3 +116,34 @@ def test_command_line_cluster(cli_cluster):
     assert clf.history_[-1]["workers"] == 2
     assert score > 0.8
     np.testing.assert_array_equal(clf.predict(X[:50]), clf.predict(dX[:50]).compute())
+
+
+def test_worker_with_two_threads_trains_two_shards_at_once():
+    """A worker of two threads gets a shard per thread; both train side by side."""
+    import dask.array as da
+    from distributed import Client, LocalCluster, get_task_stream
+    from sklearn.datasets import make_classification
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    from dasknn import MLPClassifier
+
+    X, y = make_classification(n_samples=12000, n_features=20, n_informative=12,
+                               n_classes=3, random_state=0)
+    params = dict(hidden_layer_sizes=(32,), max_iter=6, random_state=0)
+    dX, dy = da.from_array(X[:10000], chunks=(1000, -1)), da.from_array(y[:10000], chunks=1000)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        with get_task_stream(client) as ts:
+            clf = MLPClassifier(**params).fit(dX, dy)
+    rounds = {}
+    for task in ts.data:
+        if "dasknn-round" in str(task["key"]):
+            (run,) = [s for s in task["startstops"] if s["action"] == "compute"]
+            rounds.setdefault(str(task["key"]).rsplit("-", 2)[0], []).append(
+                (run["start"], run["stop"], task["thread"]))
+    assert clf.history_[-1]["workers"] == 2
+    first = min(rounds)  # the two shards' tasks of one round
+    (a_start, a_stop, a_thread), (b_start, b_stop, b_thread) = sorted(rounds[first])
+    assert a_thread != b_thread and b_start < a_stop  # they overlapped in time
+    theirs = SkMLPClassifier(**params).fit(X[:10000], y[:10000])
+    assert clf.score(X[10000:], y[10000:]) >= theirs.score(X[10000:], y[10000:]) - 0.02
