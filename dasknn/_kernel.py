@@ -249,7 +249,7 @@ class Kernel:
 
     def _adam_blas(self, params, state):
         """Adam in the parameters' dtype; BLAS scales and adds in place, one pass
-        each (measured: the moments' update 48 -> 30 us for 59,146 parameters)."""
+        each (measured: the moments' update 52 -> 36 us for 59,146 float32 parameters)."""
         h, g, tmp, axpy, scal = self.hyper, self.grad, self.tmp, self.axpy, self.scal
         t = state.t + 1
         m = axpy(g, scal(h.beta_1, state.m), a=1 - h.beta_1)
