@@ -22,8 +22,8 @@ In-process fit on numpy
     SHA-256 digests must be equal (identical results).
 Dask
     ``bench_distributed.py``'s groups: dasknn on 1, 2 and 3 workers (one thread
-    each) and on 1 worker of 2 threads, dask-ml ``Incremental`` on the 2-worker cluster, scikit-learn and
-    PyTorch with 2 threads in-process; prediction of the 180,000 training rows by
+    each) and on 1 worker of 2 threads, dask-ml ``Incremental`` on the 2-worker
+    cluster, scikit-learn and PyTorch with 2 threads in-process; prediction of the 180,000 training rows by
     dasknn on the 2-worker cluster and by scikit-learn in-process.
 
 Every ratio is printed with its goal. The GEMM efficiency is the GEMM work of the

@@ -54,16 +54,16 @@ max_fun : int, default=15000
     Maximum number of loss evaluations of 'lbfgs'.
 sync : {'model', 'gradient'}, default='model'
     Dask input only. 'model': each worker thread runs ``sync_steps`` local
-    minibatch steps on its own shard of the blocks, then the models are averaged (weighted by sample
-    weight). 'gradient': gradients are averaged at every step (synchronous SGD;
-    exact but slow).
+    minibatch steps on its own shard of the blocks, then the models are
+    averaged (weighted by sample weight). 'gradient': gradients are averaged
+    at every step (synchronous SGD; exact but slow).
 sync_steps : int or 'auto', default='auto'
     Dask input only: local steps between averages. 'auto' aims at about one
     second of computation per round, which keeps synchronisation under 5%.
 lr_scaling : {'linear', 'sqrt'} or None, default='linear'
     Dask input only: averaging W models (one per worker thread) makes W times
-    fewer sequential updates, so the learning rate is multiplied by W ('linear'), sqrt(W)
-    ('sqrt') or kept (None).
+    fewer sequential updates, so the learning rate is multiplied by W
+    ('linear'), sqrt(W) ('sqrt') or kept (None).
 device : {'auto', 'cpu', 'cuda'}, default='auto'
     'auto' trains where the data is (CuPy arrays or CuPy chunks on the GPU);
     'cuda' moves numpy data to the GPU (needs CuPy); 'cpu' brings GPU data to
@@ -111,7 +111,8 @@ out_activation_ : str
 history_ : list of dict
     After a fit on Dask data: one JSON-able record per epoch (loss, validation
     score, seconds, samples per second, share of time synchronising, rounds,
-    workers (shards trained side by side: one per worker thread), learning rate).
+    workers (shards trained side by side: one per worker thread), learning
+    rate).
 """
 
 CLASSIFIER_DOC = f"""Multi-layer perceptron classifier: scikit-learn's, also on Dask data.

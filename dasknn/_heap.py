@@ -5,7 +5,8 @@ glibc's mmap threshold at 128 KiB: every activation array of a minibatch step is
 then mapped and unmapped from the kernel (measured: 7.2 ms a step of the benchmark
 MLP, 2.1 ms inside this context). While a training task runs we raise both
 thresholds; afterwards we restore the worker's own settings and trim the heap, so
-the worker's memory footprint between tasks is what its configuration asks for. Nothing happens outside glibc Linux or when the variable is not set.
+the worker's memory footprint between tasks is what its configuration asks for.
+Nothing happens outside glibc Linux or when the variable is not set.
 """
 
 import contextlib
