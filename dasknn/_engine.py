@@ -317,15 +317,36 @@ def _train(state, cluster, cfg, options, seeds, classifier, incremental, resume=
     return state
 
 
+def _may_run_ahead(state, cfg, incremental, epoch):
+    """Whether epoch ``epoch + 1`` can be submitted before ``epoch``'s results are in.
+
+    Only when nothing the client learns from ``epoch`` can change the next one: no
+    early-stopping scores between epochs, and a stall counter at least one short of
+    ``n_iter_no_change``, so ``epoch`` can neither stop the fit nor lower an
+    'adaptive' learning rate. The model is the same either way.
+    """
+    return (not incremental and not cfg.early_stopping and epoch + 1 < cfg.max_iter
+            and state.progress.no_improvement_count + 1 <= cfg.n_iter_no_change)
+
+
+def _next_rate(state, hyper, n_train):
+    """The SGD rate the next epoch will have once this one has ended (no plateau)."""
+    return _sgd_rate(optim.end_epoch(state.optimizer, hyper, state.t + n_train), hyper)
+
+
 def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train):
-    """The epoch loop. ``box[0]`` always holds the latest submitted epoch, so the
-    caller can release its futures whatever happens here."""
+    """The epoch loop. ``box`` holds the epoch being finished first, then the next
+    one when it was submitted ahead, so the caller can release every future
+    whatever happens here."""
     cfg = schedule.cfg
     bar = EpochBar(cfg.progress, cfg.max_iter)
     finished = state.params  # the model of the last finished epoch
     try:
         for epoch in range(state.n_iter, cfg.max_iter):
             tic = time.perf_counter()
+            if _may_run_ahead(state, cfg, incremental, epoch):  # workers never wait for us
+                box.append(schedule.submit(epoch + 1, box[0].params, box[0].results,
+                                           _next_rate(state, cfg.hyper, n_train)))
             stop, rounds = _finish_epoch(state, cluster, box[0], cfg, classifier, epoch, n_train)
             state.history.append(_epoch_record(state, rounds, len(cluster.shards), tic, n_train))
             cluster.runner.publish(cluster.token, state.history[-1], cfg.max_iter)
@@ -335,9 +356,10 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
                 break
             _local.warn_max_iter(state, cfg)
             if epoch + 1 < cfg.max_iter:  # parameters stay on the cluster between epochs
-                previous = box[0]
-                box[0] = schedule.submit(epoch + 1, previous.params, previous.results,
-                                         _sgd_rate(state.optimizer, cfg.hyper))
+                previous = box.pop(0)
+                if not box:  # not submitted ahead
+                    box.append(schedule.submit(epoch + 1, previous.params, previous.results,
+                                               _sgd_rate(state.optimizer, cfg.hyper)))
                 cluster.runner.release(previous)
     except KeyboardInterrupt:
         # Keep the last finished epoch's model; the caller releases the epoch in flight.

@@ -73,6 +73,34 @@ def test_same_random_state_same_model(client, clf_data):
     assert a.loss_curve_ == b.loss_curve_
 
 
+@pytest.mark.parametrize("params", [
+    dict(solver="adam"),
+    dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.1),
+    dict(solver="sgd", learning_rate="adaptive", tol=0.5, n_iter_no_change=2),
+], ids=["adam", "sgd-invscaling", "sgd-adaptive-plateaus"])
+def test_epochs_submitted_ahead_give_the_same_model(client, clf_data, monkeypatch, params):
+    """The next epoch goes to the cluster before the client has this one's results,
+    unless this one could stop the fit or change the rate; the model is the same as
+    when every epoch waits for the previous one."""
+    from dasknn import _engine
+
+    X, y, *_ = clf_data
+    decisions = []
+    may = _engine._may_run_ahead
+    monkeypatch.setattr(_engine, "_may_run_ahead",
+                        lambda *a: decisions.append(may(*a)) or decisions[-1])
+    ahead = MLPClassifier(**{**PARAMS, **params}).fit(*_dask(X, y))
+    monkeypatch.setattr(_engine, "_may_run_ahead", lambda *a: False)
+    waiting = MLPClassifier(**{**PARAMS, **params}).fit(*_dask(X, y))
+    assert any(decisions)
+    if params.get("learning_rate") == "adaptive":
+        assert not all(decisions)  # near a plateau the next epoch waits
+    for a, b in zip(ahead.coefs_ + ahead.intercepts_, waiting.coefs_ + waiting.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert ahead.loss_curve_ == waiting.loss_curve_
+    assert ahead.n_iter_ == waiting.n_iter_
+
+
 def test_no_leaked_tasks_or_futures(client, clf_data):
     X, y, *_ = clf_data
     dX, dy = _dask(X, y)
