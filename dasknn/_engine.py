@@ -356,10 +356,11 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
                 break
             _local.warn_max_iter(state, cfg)
             if epoch + 1 < cfg.max_iter:  # parameters stay on the cluster between epochs
-                previous = box.pop(0)
-                if not box:  # not submitted ahead
+                previous = box[0]
+                if len(box) == 1:  # not submitted ahead
                     box.append(schedule.submit(epoch + 1, previous.params, previous.results,
                                                _sgd_rate(state.optimizer, cfg.hyper)))
+                box.pop(0)  # only now: the caller releases whatever is still in box
                 cluster.runner.release(previous)
     except KeyboardInterrupt:
         # Keep the last finished epoch's model; the caller releases the epoch in flight.
