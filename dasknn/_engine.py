@@ -94,10 +94,6 @@ class _Seeds:
         return int(np.random.SeedSequence([self.base, *path]).generate_state(1)[0])
 
 
-def _make_parts(runner, data, encode, cfg, seeds, token, device):
-    return runner.parts(_part_tasks(data, encode, cfg, seeds, token, device))
-
-
 def _part_tasks(data, encode, cfg, seeds, token, device):
     """One delayed ``make_part`` per non-empty row block of X."""
     val_fraction = cfg.validation_fraction if cfg.early_stopping else 0.0
@@ -112,6 +108,13 @@ def _part_tasks(data, encode, cfg, seeds, token, device):
     if not delayed:
         raise ValueError("X has no rows: every block is empty.")
     return delayed
+
+
+def _part_rows(data, cfg):
+    """``(training rows, validation rows)`` of each part, from X's chunk sizes."""
+    val_fraction = cfg.validation_fraction if cfg.early_stopping else 0.0
+    return [(r - _shard.n_validation(r, val_fraction), _shard.n_validation(r, val_fraction))
+            for r in data.X.chunks[0] if r > 0]
 
 
 class _Cluster(NamedTuple):
@@ -130,30 +133,49 @@ class _Cluster(NamedTuple):
 
 
 def _build_shards(runner, data, encode, cfg, seeds, device="auto"):
+    """Build the shards. Only the shards are waited for when X's blocks are in the
+    cluster's memory (see ``ClusterRunner.parts``); the row counts come from X's
+    chunk sizes."""
     token = uuid.uuid4().hex[:12]
-    parts = _make_parts(runner, data, encode, cfg, seeds, token, device)
-    n_shards = max(1, min(runner.n_workers, len(parts)))
-    groups, homes = runner.shards(parts, n_shards)
-    shards = [runner.submit(_shard.make_shard, *g, key=f"dasknn-shard-{k}-{token}", worker=h)
-              for k, (g, h) in enumerate(zip(groups, homes))]
-    sizes = runner.gather([runner.submit(_shard.shard_rows, s, key=f"dasknn-rows-{k}-{token}",
-                                         worker=h)
-                           for k, (s, h) in enumerate(zip(shards, homes))])
+    part_rows = _part_rows(data, cfg)
+    n_shards = max(1, min(runner.n_workers, len(part_rows)))
+    # contiguous groups: the model does not depend on where the scheduler put a part
+    bounds = [round(k * len(part_rows) / n_shards) for k in range(n_shards + 1)]
+    groups = [range(bounds[k], bounds[k + 1]) for k in range(n_shards)]
+    sizes = [tuple(map(sum, zip(*(part_rows[i] for i in g)))) for g in groups]
+    _check_shard_rows(sizes, cfg)
+    keys = [k for k, r in zip(_row_block_keys(data.X), data.X.chunks[0]) if r > 0]
+    parts, where = runner.parts(_part_tasks(data, encode, cfg, seeds, token, device),
+                                data.X, keys)
+    homes = runner.homes(where, groups)
+    shards = [runner.submit(_shard.make_shard, size, *(parts[i] for i in g),
+                            key=f"dasknn-shard-{k}-{token}", worker=h)
+              for k, (size, g, h) in enumerate(zip(sizes, groups, homes))]
     runner.release(parts)
-    rows, val_rows = [s[0] for s in sizes], [s[1] for s in sizes]
-    problem = None
-    if min(rows) == 0:
-        problem = ("A shard of X has no training rows after the validation split: "
-                   "rechunk X into fewer, larger blocks.")
-    elif cfg.early_stopping and sum(val_rows) < 2:
-        problem = (f"The validation set is too small: early_stopping=True with "
-                   f"validation_fraction={cfg.validation_fraction} keeps {sum(val_rows)} "
-                   "rows for validation. Increase 'validation_fraction' or set "
-                   "early_stopping=False.")
-    if problem:
+    try:
+        runner.settle(shards)  # the first epoch's timing starts from built shards
+    except BaseException:
         runner.release(shards)
-        raise ValueError(problem)
-    return _Cluster(runner, shards, homes, rows, val_rows, token)
+        raise
+    return _Cluster(runner, shards, homes, [s[0] for s in sizes], [s[1] for s in sizes],
+                    token)
+
+
+def _row_block_keys(X):
+    """The key of each row block of ``X`` (one column block)."""
+    return [row[0] for row in X.__dask_keys__()]
+
+
+def _check_shard_rows(sizes, cfg):
+    if min(s[0] for s in sizes) == 0:
+        raise ValueError("A shard of X has no training rows after the validation split: "
+                         "rechunk X into fewer, larger blocks.")
+    val_rows = sum(s[1] for s in sizes)
+    if cfg.early_stopping and val_rows < 2:
+        raise ValueError(
+            f"The validation set is too small: early_stopping=True with "
+            f"validation_fraction={cfg.validation_fraction} keeps {val_rows} rows for "
+            "validation. Increase 'validation_fraction' or set early_stopping=False.")
 
 
 def _round_plan(cluster, batch_size, steps):

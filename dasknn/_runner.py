@@ -18,11 +18,14 @@ class InlineRunner:
     def publish(self, fit_id, record, max_iter):
         pass
 
-    def parts(self, delayed_parts):
-        return list(dask.compute(*delayed_parts))
+    def parts(self, delayed_parts, source=None, keys=()):
+        return list(dask.compute(*delayed_parts)), [None] * len(delayed_parts)
 
-    def shards(self, parts, n_shards):
-        return [parts], [None]
+    def homes(self, where, groups):
+        return [None] * len(groups)
+
+    def settle(self, futures):
+        pass
 
     def submit(self, fn, *args, key=None, worker=None):
         return fn(*args)
@@ -69,33 +72,57 @@ class ClusterRunner:
 
         dashboard.publish(self.client, fit_id, record, max_iter)
 
-    def parts(self, delayed_parts):
+    def parts(self, delayed_parts, source=None, keys=()):
+        """Start computing the parts; return their futures and the workers of each.
+
+        When the row blocks of ``source`` they are built from (``keys``, one per part)
+        all sit in the cluster's memory, each part runs where its block lies: the
+        workers are known at once, and the parts compute while the driver submits the
+        shards (a part's error, e.g. NaN in X, then surfaces in :meth:`settle`).
+        Otherwise this waits for the parts, raising a part's own error, and asks where
+        they landed.
+        """
+        futures = self.client.compute(delayed_parts)
+        where = self._holders(source, keys) if source is not None else None
+        if where is None:
+            self.settle(futures)
+            where = (self._holders(futures, [f.key for f in futures])
+                     or [set()] * len(futures))
+        return futures, where
+
+    def settle(self, futures):
+        """Wait for ``futures``; raise the first failed task's own exception."""
         from distributed import wait
 
-        futures = self.client.compute(delayed_parts)
         wait(futures)
         for f in futures:
             if f.status == "error":
                 f.result()  # raises the task's own exception (e.g. NaN in X)
-        return futures
 
-    def shards(self, parts, n_shards):
-        """Split ``parts`` into ``n_shards`` contiguous groups, each on one worker.
+    def _holders(self, collection, keys):
+        """The workers holding each of ``keys`` (futures of ``collection``), or None
+        when one of them is not in memory."""
+        from distributed import futures_of
 
-        The grouping depends only on the order of the parts, so the model does not
-        depend on where the scheduler happened to put them; each group goes to the
-        worker that already holds most of its parts.
-        """
-        bounds = [round(k * len(parts) / n_shards) for k in range(n_shards + 1)]
-        groups = [parts[bounds[k] : bounds[k + 1]] for k in range(n_shards)]
-        who_has = self.client.who_has(parts)
+        held = {f.key: f for f in futures_of(collection)}
+        if not keys or any(k not in held for k in keys):
+            return None
+        who_has = self.client.who_has([held[k] for k in keys])
+        if any(not who_has.get(k) for k in keys):
+            return None
+        return [set(who_has[k]) for k in keys]
+
+    def homes(self, where, groups):
+        """The worker slot each group of parts (lists of part indices) trains on: the
+        one already holding most of its parts (``where[i]``: the workers holding part
+        ``i``), each slot used once."""
         free, homes = list(self.workers), []
         for group in groups:
-            counts = {w: sum(w in who_has.get(p.key, ()) for p in group) for w in free}
+            counts = {w: sum(w in where[i] for i in group) for w in free}
             home = max(free, key=lambda w: (counts[w], -free.index(w)))
             free.remove(home)
             homes.append(home)
-        return groups, homes
+        return homes
 
     def free_memory(self):
         """Bytes the workers may still use under their memory limits (None when a

@@ -75,7 +75,7 @@ def make_part(X, y, sw, encode, val_fraction, seed, device="auto"):
     sw = None if sw is None else to_namespace(to_host(sw).astype(encode.dtype), xp, like=X)
     if sw is not None:
         _check_finite(sw, "sample_weight", xp)
-    n_val = int(np.ceil(val_fraction * X.shape[0])) if val_fraction else 0
+    n_val = n_validation(X.shape[0], val_fraction)
     if n_val == 0:  # no copy: the shard concatenates the parts anyway
         empty = slice(0, 0)
         return Part(X, Y, sw, X[empty], Y[empty], None if sw is None else sw[empty])
@@ -86,6 +86,17 @@ def make_part(X, y, sw, encode, val_fraction, seed, device="auto"):
                 rows(X, val), rows(Y, val), rows(sw, val))
 
 
+def n_validation(n_rows, val_fraction):
+    """Rows of an ``n_rows`` block that :func:`make_part` holds out for validation.
+
+    Examples
+    --------
+    >>> n_validation(9000, 0.1), n_validation(5, 0.1), n_validation(5, 0.0)
+    (900, 1, 0)
+    """
+    return int(np.ceil(val_fraction * n_rows)) if val_fraction else 0
+
+
 def _warm_blas(dtype):
     """Run one large GEMM per process: OpenBLAS is slow on small ones until then."""
     if dtype not in _WARMED:
@@ -94,18 +105,24 @@ def _warm_blas(dtype):
         _WARMED.add(dtype)
 
 
-def make_shard(*parts):
-    """Concatenate a worker's parts into one contiguous shard."""
+def make_shard(expected, *parts):
+    """Concatenate a worker's parts into one contiguous shard.
+
+    ``expected`` is ``(training rows, validation rows)`` as the driver planned them
+    from X's chunk sizes; a shard of another size means the chunk sizes were wrong.
+    """
     xp = namespace_of(parts[0].X)
     if is_numpy_namespace(xp):
         _warm_blas(parts[0].X.dtype)
     join = lambda arrays: None if arrays[0] is None else xp.concat(arrays)  # noqa: E731
-    return Part(*(join([p[i] for p in parts]) for i in range(len(Part._fields))))
-
-
-def shard_rows(shard):
-    """``(training rows, validation rows)`` of a shard."""
-    return shard.X.shape[0], shard.X_val.shape[0]
+    shard = Part(*(join([p[i] for p in parts]) for i in range(len(Part._fields))))
+    if (shard.X.shape[0], shard.X_val.shape[0]) != tuple(expected):
+        raise ValueError(
+            f"X's blocks hold {shard.X.shape[0] + shard.X_val.shape[0]} rows where its "
+            f"chunk sizes say {sum(expected)}: the Dask array's chunks are wrong. Call "
+            "X.compute_chunk_sizes() (or build X with its true chunk sizes) first."
+        )
+    return shard
 
 
 class Plan(NamedTuple):

@@ -113,7 +113,7 @@ def test_shard_functions_on_device_equal_numpy(classification):
         encode = _shard.TargetEncoder(lb, np.float64)
         parts = [_shard.make_part(put(X[i:i + 60]), put(y[i:i + 60]), None, encode, 0.2, i)
                  for i in (0, 60)]
-        shard = _shard.make_shard(*parts)
+        shard = _shard.make_shard((2 * 48, 2 * 12), *parts)  # 12 of 60 rows held out
         from dasknn._config import Config
         from dasknn._optimizers import Hyper, init
         net = Network(Layout((6, 7, 3)), "relu", "softmax", "log_loss", 1e-4)

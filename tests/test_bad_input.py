@@ -117,3 +117,36 @@ def test_divergence_on_dask_input_is_reported_and_leaves_no_tasks(client):
             MLPRegressor(solver="sgd", learning_rate_init=10.0, max_iter=2).fit(
                 big, _dask(Y * 1e200))
     assert wait_for_task_count(client, before)
+
+
+@pytest.mark.parametrize("case", ["nan in X", "inf in X", "nan in regression y"])
+def test_bad_blocks_of_persisted_data_are_reported_and_leave_no_tasks(client, case):
+    # blocks already in the cluster's memory: the fit submits parts, shards and the
+    # first epoch without waiting, so the part's error surfaces from the epoch
+    from cluster_utils import scheduler_task_count, wait_for_task_count
+    from distributed import wait
+
+    Estimator, Xc, yc, _, error, match = FIT_CASES[case]
+    dX, dy = client.persist([_dask(Xc), _dask(yc)])
+    wait([dX, dy])
+    before = scheduler_task_count(client)
+    with pytest.raises(error, match=match):
+        Estimator(hidden_layer_sizes=(3,), max_iter=2).fit(dX, dy)
+    assert wait_for_task_count(client, before)
+
+
+@pytest.mark.parametrize("persisted", [False, True])
+def test_wrong_chunk_sizes_are_reported(client, persisted):
+    import dask
+    from distributed import wait
+
+    # the metadata says 60 rows in the second block; it holds 50
+    blocks = [da.from_array(X[:50], chunks=(50, 4)),
+              da.from_delayed(dask.delayed(X[50:100]), shape=(60, 4), dtype=X.dtype)]
+    dX = da.concatenate(blocks)
+    dy = da.from_array(np.resize(Y, 110), chunks=((50, 60),))
+    if persisted:
+        dX, dy = client.persist([dX, dy])
+        wait([dX, dy])
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(dX, dy)

@@ -73,6 +73,45 @@ def test_same_random_state_same_model(client, clf_data):
     assert a.loss_curve_ == b.loss_curve_
 
 
+def test_persisted_data_gives_the_model_of_lazy_data(client, clf_data):
+    # persisted blocks take the path that places parts without waiting for them
+    X, y, *_ = clf_data
+    params = dict(PARAMS, max_iter=3, early_stopping=True)
+    lazy = MLPClassifier(**params).fit(*_dask(X, y))
+    dX, dy = client.persist(list(_dask(X, y)))
+    wait([dX, dy])
+    held = MLPClassifier(**params).fit(dX, dy)
+    for a, b in zip(lazy.coefs_ + lazy.intercepts_, held.coefs_ + held.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert lazy.validation_scores_ == held.validation_scores_
+
+
+def _part_waiting_for(block, event_name):
+    from distributed import Event
+
+    return Event(event_name).wait(timeout=30), block.shape[0]
+
+
+def test_parts_of_persisted_blocks_are_placed_without_waiting(client, clf_data):
+    from distributed import Event
+
+    from dasknn._runner import ClusterRunner
+
+    X, y, *_ = clf_data
+    dX = client.persist(_dask(X, y)[0])
+    wait(dX)
+    keys = [row[0] for row in dX.__dask_keys__()]
+    go = Event("dasknn-test-go", client=client)
+    parts = [dask.delayed(_part_waiting_for)(b, go.name) for b in dX.to_delayed().ravel()]
+    futures, where = ClusterRunner(client).parts(parts, dX, keys)
+    # returned while every part still waits for the event: placed from the blocks
+    assert not any(f.done() for f in futures)
+    who_has = client.who_has(dX)
+    assert where == [set(who_has[k]) for k in keys]
+    go.set()
+    assert [r for r in client.gather(futures)] == [(True, 1000)] * 10
+
+
 @pytest.mark.parametrize("params", [
     dict(solver="adam"),
     dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.1),
