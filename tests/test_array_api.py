@@ -151,3 +151,30 @@ def test_optimizer_state_is_stored_on_the_host(classification, tmp_path):
     clf.partial_fit(X, y)  # continue on numpy after a device fit
     clf.partial_fit(strict(X), y)  # and back
     assert isinstance(clf._optimizer_state.v, np.ndarray)
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([3, 1, 2, 3, 1]), np.array([1.0, 2.0, 4.0, 1.0]), np.array(["no", "yes", "no"]),
+    np.array(["b", "a", "c", "a"], dtype=object), np.array([True, False, True]),
+], ids=["ints", "floats", "binary-text", "object-text", "bools"])
+def test_target_encoder_matches_label_binarizer(labels):
+    from sklearn.preprocessing import LabelBinarizer
+
+    lb = LabelBinarizer().fit(labels)
+    block = labels[::-1]
+    assert _shard.one_hot(lb, block, np.float32) is not None  # the fast path is taken
+    expected = lb.transform(block).astype(np.float32)
+    got = _shard.TargetEncoder(lb, np.float32)(block)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_target_encoder_leaves_unknown_labels_and_multilabel_to_sklearn():
+    from sklearn.preprocessing import LabelBinarizer
+
+    lb = LabelBinarizer().fit([1, 2, 3])
+    assert _shard.one_hot(lb, np.array([1, 7]), np.float64) is None
+    np.testing.assert_array_equal(_shard.TargetEncoder(lb, np.float64)(np.array([1, 7])),
+                                  lb.transform([1, 7]))
+    multi = LabelBinarizer().fit(np.array([[0, 1], [1, 1]]))
+    assert _shard.one_hot(multi, np.array([[0, 1]]), np.float64) is None
