@@ -137,6 +137,7 @@ def _build_shards(runner, data, encode, cfg, seeds, device="auto"):
     cluster's memory (see ``ClusterRunner.parts``); the row counts come from X's
     chunk sizes."""
     token = uuid.uuid4().hex[:12]
+    tasks = _part_tasks(data, encode, cfg, seeds, token, device)  # refuses an empty X
     part_rows = _part_rows(data, cfg)
     n_shards = max(1, min(runner.n_workers, len(part_rows)))
     # contiguous groups: the model does not depend on where the scheduler put a part
@@ -145,17 +146,17 @@ def _build_shards(runner, data, encode, cfg, seeds, device="auto"):
     sizes = [tuple(map(sum, zip(*(part_rows[i] for i in g)))) for g in groups]
     _check_shard_rows(sizes, cfg)
     keys = [k for k, r in zip(_row_block_keys(data.X), data.X.chunks[0]) if r > 0]
-    parts, where = runner.parts(_part_tasks(data, encode, cfg, seeds, token, device),
-                                data.X, keys)
-    homes = runner.homes(where, groups)
-    shards = [runner.submit(_shard.make_shard, size, *(parts[i] for i in g),
-                            key=f"dasknn-shard-{k}-{token}", worker=h)
-              for k, (size, g, h) in enumerate(zip(sizes, groups, homes))]
-    runner.release(parts)
+    parts, where = runner.parts(tasks, data.X, keys)
+    shards = []
     try:
+        homes = runner.homes(where, groups)
+        shards.extend(runner.submit(_shard.make_shard, size, *(parts[i] for i in g),
+                                    key=f"dasknn-shard-{k}-{token}", worker=h)
+                      for k, (size, g, h) in enumerate(zip(sizes, groups, homes)))
+        runner.release(parts)
         runner.settle(shards)  # the first epoch's timing starts from built shards
     except BaseException:
-        runner.release(shards)
+        runner.release(parts, shards)
         raise
     return _Cluster(runner, shards, homes, [s[0] for s in sizes], [s[1] for s in sizes],
                     token)
@@ -204,11 +205,11 @@ def _epoch_model_sync(cluster, params, starts, cfg, plan_args, epoch):
     return params, results, summaries
 
 
-def _validation_score(cluster, params, cfg, classifier, epoch):
-    stats = [cluster.submit(_shard.score_stats, params, s, cfg.net, classifier,
-                            key=f"dasknn-validate-{epoch}-{k}", k=k)
-             for k, s in enumerate(cluster.shards)]
-    return _shard.combine_scores(cluster.runner.gather(stats), classifier)
+def _validation_stats(cluster, params, cfg, classifier, epoch):
+    """Submit the scoring of ``params`` on every shard's validation rows."""
+    return [cluster.submit(_shard.score_stats, params, s, cfg.net, classifier,
+                           key=f"dasknn-validate-{epoch}-{k}", k=k)
+            for k, s in enumerate(cluster.shards)]
 
 
 def _sgd_rate(state, hyper):
@@ -256,11 +257,12 @@ MAX_REPLAYS = 2
 
 
 def _lost_work():
-    """Exceptions meaning a worker died with our work: replay from the checkpoint."""
-    from distributed import KilledWorker
-    from distributed.client import FutureCancelledError
+    """Exceptions meaning a worker died with our work: replay from the checkpoint
+    (``wait`` on several futures raises the plural ``FuturesCancelledError``)."""
+    from distributed import KilledWorker, client
 
-    return (KilledWorker, FutureCancelledError)
+    return (KilledWorker, client.FutureCancelledError,
+            getattr(client, "FuturesCancelledError", client.FutureCancelledError))
 
 
 def _should_stream(persist, data, runner):
@@ -277,11 +279,14 @@ def _should_stream(persist, data, runner):
 
 
 class _Submitted(NamedTuple):
-    """One epoch on the cluster: averaged parameters, per-shard results, summaries."""
+    """One epoch on the cluster: averaged parameters, per-shard results, summaries,
+    and with early stopping the validation statistics of the averaged parameters
+    (submitted with the epoch, so the client gathers everything at once)."""
 
     params: object
     results: list
     summaries: list
+    validation: list
 
 
 class _Schedule(NamedTuple):
@@ -294,14 +299,18 @@ class _Schedule(NamedTuple):
     per_round: list
     batch_size: int
     seeds: _Seeds
+    classifier: bool
 
     def submit(self, epoch, params, starts, learning_rate):
         plan = (self.n_rounds, self.per_round, self.batch_size, learning_rate, self.seeds)
         run = _epoch_gradient_sync if self.sync == "gradient" else _epoch_model_sync
-        return _Submitted(*run(self.cluster, params, starts, self.cfg, plan, epoch))
+        params, results, summaries = run(self.cluster, params, starts, self.cfg, plan, epoch)
+        validation = (_validation_stats(self.cluster, params, self.cfg, self.classifier, epoch)
+                      if self.cfg.early_stopping else [])
+        return _Submitted(params, results, summaries, validation)
 
 
-def _schedule(cluster, cfg, options, seeds, dtype):
+def _schedule(cluster, cfg, options, seeds, dtype, classifier):
     """Scale the learning rate for averaging and fix rounds and batches per epoch."""
     n_shards = len(cluster.shards)
     factor = lr_factor(options.lr_scaling, n_shards) if options.sync == "model" else 1
@@ -315,12 +324,13 @@ def _schedule(cluster, cfg, options, seeds, dtype):
     else:
         steps = int(options.sync_steps)
     n_rounds, per_round = _round_plan(cluster, batch_size, steps)
-    return _Schedule(cluster, cfg, options.sync, n_rounds, per_round, batch_size, seeds)
+    return _Schedule(cluster, cfg, options.sync, n_rounds, per_round, batch_size, seeds,
+                     classifier)
 
 
 def _train(state, cluster, cfg, options, seeds, classifier, incremental, resume=False):
     """Run the epochs (all, or with ``resume`` those after ``state.n_iter``)."""
-    schedule = _schedule(cluster, cfg, options, seeds, state.params.dtype)
+    schedule = _schedule(cluster, cfg, options, seeds, state.params.dtype, classifier)
     cfg = schedule.cfg
     if not resume and (state.optimizer is None or not incremental):
         state.optimizer = optim.init(state.params, cfg.hyper, np)
@@ -342,12 +352,14 @@ def _train(state, cluster, cfg, options, seeds, classifier, incremental, resume=
 def _may_run_ahead(state, cfg, incremental, epoch):
     """Whether epoch ``epoch + 1`` can be submitted before ``epoch``'s results are in.
 
-    Only when nothing the client learns from ``epoch`` can change the next one: no
-    early-stopping scores between epochs, and a stall counter at least one short of
-    ``n_iter_no_change``, so ``epoch`` can neither stop the fit nor lower an
-    'adaptive' learning rate. The model is the same either way.
+    Only when nothing the client learns from ``epoch`` can change the next one: a
+    stall counter (of training losses, or of validation scores with early stopping)
+    at least one short of ``n_iter_no_change``, so ``epoch`` can neither stop the fit
+    nor lower an 'adaptive' learning rate. The model is the same either way. An
+    epoch's validation tasks are submitted with it, so the scheduler ranks them ahead
+    of the next epoch's rounds.
     """
-    return (not incremental and not cfg.early_stopping and epoch + 1 < cfg.max_iter
+    return (not incremental and epoch + 1 < cfg.max_iter
             and state.progress.no_improvement_count + 1 <= cfg.n_iter_no_change)
 
 
@@ -369,7 +381,7 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
             if _may_run_ahead(state, cfg, incremental, epoch):  # workers never wait for us
                 box.append(schedule.submit(epoch + 1, box[0].params, box[0].results,
                                            _next_rate(state, cfg.hyper, n_train)))
-            stop, rounds = _finish_epoch(state, cluster, box[0], cfg, classifier, epoch, n_train)
+            stop, rounds = _finish_epoch(state, cluster, box[0], cfg, classifier, n_train)
             state.history.append(_epoch_record(state, rounds, len(cluster.shards), tic, n_train))
             cluster.runner.publish(cluster.token, state.history[-1], cfg.max_iter)
             bar.update(state.loss, state.history[-1]["validation_score"])
@@ -398,17 +410,18 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
         cluster.submit(_shard.average_states, *box[0].results, key="dasknn-optstate"))
 
 
-def _finish_epoch(state, cluster, current, cfg, classifier, epoch, n_train):
+def _finish_epoch(state, cluster, current, cfg, classifier, n_train):
     """Gather an epoch's scalars and checkpoint; apply the stopping rule.
 
     Returns ``(stop, per-round summaries)``.
     """
-    rounds = cluster.runner.gather(current.summaries)
-    state.params = np.asarray(cluster.runner.gather(current.params))
+    rounds, params, stats = cluster.runner.gather(
+        [current.summaries, current.params, current.validation])
+    state.params = np.asarray(params)
     loss = sum(r[0] for r in rounds) / max(1, sum(r[1] for r in rounds))
     val = None
     if cfg.early_stopping:
-        val = lambda _p: _validation_score(cluster, current.params, cfg, classifier, epoch)  # noqa: E731
+        val = lambda _p: _shard.combine_scores(stats, classifier)  # noqa: E731
     return _local.end_epoch(state, loss, n_train, cfg, val), rounds
 
 

@@ -76,18 +76,23 @@ class ClusterRunner:
         """Start computing the parts; return their futures and the workers of each.
 
         When the row blocks of ``source`` they are built from (``keys``, one per part)
-        all sit in the cluster's memory, each part runs where its block lies: the
-        workers are known at once, and the parts compute while the driver submits the
-        shards (a part's error, e.g. NaN in X, then surfaces in :meth:`settle`).
-        Otherwise this waits for the parts, raising a part's own error, and asks where
-        they landed.
+        all sit in the cluster's memory, the scheduler runs each part where its X block
+        lies (unless its other inputs or work stealing move it: that costs a transfer,
+        never a different model), so the workers are taken from the blocks at once and
+        the parts compute while the driver submits the shards (a part's error, e.g. NaN
+        in X, then surfaces in :meth:`settle`). Otherwise this waits for the parts,
+        raising a part's own error, and asks where they landed.
         """
         futures = self.client.compute(delayed_parts)
-        where = self._holders(source, keys) if source is not None else None
-        if where is None:
-            self.settle(futures)
-            where = (self._holders(futures, [f.key for f in futures])
-                     or [set()] * len(futures))
+        try:
+            where = self._holders(source, keys) if source is not None else None
+            if where is None:
+                self.settle(futures)
+                where = (self._holders(futures, [f.key for f in futures])
+                         or [set()] * len(futures))
+        except BaseException:
+            self.release(futures)
+            raise
         return futures, where
 
     def settle(self, futures):

@@ -153,11 +153,13 @@ def make_shard(expected, *parts):
         _warm_blas(parts[0].X.dtype)
     join = lambda arrays: None if arrays[0] is None else xp.concat(arrays)  # noqa: E731
     shard = Part(*(join([p[i] for p in parts]) for i in range(len(Part._fields))))
-    if (shard.X.shape[0], shard.X_val.shape[0]) != tuple(expected):
+    held = (shard.X.shape[0], shard.X_val.shape[0])
+    if held != tuple(expected):
         raise ValueError(
-            f"X's blocks hold {shard.X.shape[0] + shard.X_val.shape[0]} rows where its "
-            f"chunk sizes say {sum(expected)}: the Dask array's chunks are wrong. Call "
-            "X.compute_chunk_sizes() (or build X with its true chunk sizes) first."
+            f"X's blocks hold {held[0]} training and {held[1]} validation rows where its "
+            f"chunk sizes plan {expected[0]} and {expected[1]}: the Dask array's chunks "
+            "are wrong. Call X.compute_chunk_sizes() (or build X with its true chunk "
+            "sizes) first."
         )
     return shard
 

@@ -116,7 +116,10 @@ def test_parts_of_persisted_blocks_are_placed_without_waiting(client, clf_data):
     dict(solver="adam"),
     dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.1),
     dict(solver="sgd", learning_rate="adaptive", tol=0.5, n_iter_no_change=2),
-], ids=["adam", "sgd-invscaling", "sgd-adaptive-plateaus"])
+    dict(solver="adam", early_stopping=True),
+    dict(solver="adam", early_stopping=True, tol=0.5, n_iter_no_change=2),
+], ids=["adam", "sgd-invscaling", "sgd-adaptive-plateaus", "early-stopping",
+        "early-stopping-stops"])
 def test_epochs_submitted_ahead_give_the_same_model(client, clf_data, monkeypatch, params):
     """The next epoch goes to the cluster before the client has this one's results,
     unless this one could stop the fit or change the rate; the model is the same as
@@ -132,12 +135,15 @@ def test_epochs_submitted_ahead_give_the_same_model(client, clf_data, monkeypatc
     monkeypatch.setattr(_engine, "_may_run_ahead", lambda *a: False)
     waiting = MLPClassifier(**{**PARAMS, **params}).fit(*_dask(X, y))
     assert any(decisions)
-    if params.get("learning_rate") == "adaptive":
+    if "tol" in params:
         assert not all(decisions)  # near a plateau the next epoch waits
     for a, b in zip(ahead.coefs_ + ahead.intercepts_, waiting.coefs_ + waiting.intercepts_):
         np.testing.assert_array_equal(a, b)
     assert ahead.loss_curve_ == waiting.loss_curve_
     assert ahead.n_iter_ == waiting.n_iter_
+    assert ahead.validation_scores_ == waiting.validation_scores_
+    if params.get("early_stopping") and "tol" in params:
+        assert ahead.n_iter_ < PARAMS["max_iter"]  # the stopping rule fired
 
 
 def test_no_leaked_tasks_or_futures(client, clf_data):

@@ -202,3 +202,22 @@ def test_killed_worker_error_replays_from_the_last_epoch():
     assert replays, [str(w.message) for w in caught]
     assert disturbed.n_iter_ == undisturbed.n_iter_ == 12
     assert abs(disturbed.score(X, y) - undisturbed.score(X, y)) <= 0.01
+
+
+def _sleep_then(x, seconds):
+    time.sleep(seconds)
+    return x
+
+
+def test_cancelled_shards_count_as_lost_work(client):
+    """Waiting on several futures raises distributed's plural FuturesCancelledError
+    when one is cancelled (a worker lost while shards are built); the fit replays on
+    it like on a single cancelled future."""
+    from dasknn._engine import _lost_work
+    from dasknn._runner import ClusterRunner
+
+    done = client.submit(_sleep_then, 1, 0.0, pure=False)
+    lost = client.submit(_sleep_then, 2, 30.0, pure=False)
+    lost.cancel()
+    with pytest.raises(_lost_work()):
+        ClusterRunner(client).settle([done, lost])
