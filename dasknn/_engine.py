@@ -94,9 +94,25 @@ class _Seeds:
         return int(np.random.SeedSequence([self.base, *path]).generate_state(1)[0])
 
 
+def _val_fraction(cfg):
+    return cfg.validation_fraction if cfg.early_stopping else 0.0
+
+
+def contiguous_groups(n_parts, n_shards):
+    """Part indices of each shard: ``n_shards`` contiguous runs of about equal length.
+
+    Examples
+    --------
+    >>> [list(g) for g in contiguous_groups(5, 2)]
+    [[0, 1], [2, 3, 4]]
+    """
+    bounds = [round(k * n_parts / n_shards) for k in range(n_shards + 1)]
+    return [range(bounds[k], bounds[k + 1]) for k in range(n_shards)]
+
+
 def _part_tasks(data, encode, cfg, seeds, token, device):
     """One delayed ``make_part`` per non-empty row block of X."""
-    val_fraction = cfg.validation_fraction if cfg.early_stopping else 0.0
+    val_fraction = _val_fraction(cfg)
     blocks = [data.X.to_delayed().ravel(), data.y.to_delayed().ravel()]
     blocks.append(data.sample_weight.to_delayed().ravel() if data.sample_weight is not None
                   else [None] * len(blocks[0]))
@@ -112,9 +128,9 @@ def _part_tasks(data, encode, cfg, seeds, token, device):
 
 def _part_rows(data, cfg):
     """``(training rows, validation rows)`` of each part, from X's chunk sizes."""
-    val_fraction = cfg.validation_fraction if cfg.early_stopping else 0.0
-    return [(r - _shard.n_validation(r, val_fraction), _shard.n_validation(r, val_fraction))
-            for r in data.X.chunks[0] if r > 0]
+    held_out = [(r, _shard.n_validation(r, _val_fraction(cfg))) for r in data.X.chunks[0]
+                if r > 0]
+    return [(r - n_val, n_val) for r, n_val in held_out]
 
 
 class _Cluster(NamedTuple):
@@ -141,8 +157,7 @@ def _build_shards(runner, data, encode, cfg, seeds, device="auto"):
     part_rows = _part_rows(data, cfg)
     n_shards = max(1, min(runner.n_workers, len(part_rows)))
     # contiguous groups: the model does not depend on where the scheduler put a part
-    bounds = [round(k * len(part_rows) / n_shards) for k in range(n_shards + 1)]
-    groups = [range(bounds[k], bounds[k + 1]) for k in range(n_shards)]
+    groups = contiguous_groups(len(part_rows), n_shards)
     sizes = [tuple(map(sum, zip(*(part_rows[i] for i in g)))) for g in groups]
     _check_shard_rows(sizes, cfg)
     keys = [k for k, r in zip(_row_block_keys(data.X), data.X.chunks[0]) if r > 0]

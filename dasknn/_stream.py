@@ -16,7 +16,8 @@ import numpy as np
 from . import _local
 from . import _optimizers as optim
 from . import _shard
-from ._engine import _epoch_record, _part_tasks, auto_sync_steps, lr_factor
+from ._engine import (_epoch_record, _part_tasks, auto_sync_steps, contiguous_groups,
+                      lr_factor)
 
 
 def _check_supported(cfg, options):
@@ -38,8 +39,7 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
     parts = _part_tasks(data, encode, cfg, seeds, token, options.device)
     rows = [r for r in data.X.chunks[0] if r > 0]
     n_shards = max(1, min(runner.n_workers, len(parts)))
-    bounds = [round(k * len(parts) / n_shards) for k in range(n_shards + 1)]
-    groups = [list(range(bounds[k], bounds[k + 1])) for k in range(n_shards)]
+    groups = [list(g) for g in contiguous_groups(len(parts), n_shards)]
     homes = runner.workers[:n_shards]
     factor = lr_factor(options.lr_scaling, n_shards)
     cfg = cfg._replace(hyper=cfg.hyper._replace(
