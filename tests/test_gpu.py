@@ -105,6 +105,34 @@ def test_cupy_chunks_on_a_cluster(gpu_client, data):
     assert gpu.score(dX, dy) == pytest.approx(cpu.score(X, y), abs=1e-3)  # on the cluster
 
 
+@pytest.mark.parametrize("how", ["early_stopping", "persisted", "streamed"])
+def test_cupy_chunks_take_every_cluster_path(gpu_client, data, how):
+    # early stopping submits validation with its epoch; persisted blocks have their
+    # parts placed from who_has; persist=False streams the blocks through the workers
+    import dask.array as da
+    from distributed import wait
+
+    X, y = data
+    params = dict(PARAMS, max_iter=3)
+    if how == "early_stopping":
+        params["early_stopping"] = True
+    if how == "streamed":
+        params["persist"] = False
+    dX = da.from_array(X, chunks=(600, -1)).map_blocks(cp.asarray)
+    dy = da.from_array(y, chunks=600)
+    if how == "persisted":
+        dX, dy = gpu_client.persist([dX, dy])
+        wait([dX, dy])
+    gpu = MLPClassifier(**params).fit(dX, dy)
+    cpu = MLPClassifier(**params).fit(da.from_array(X, chunks=(600, -1)), dy)
+    assert gpu.n_iter_ == cpu.n_iter_
+    for a, b in zip(gpu.coefs_ + gpu.intercepts_, cpu.coefs_ + cpu.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-6)
+    if how == "early_stopping":
+        np.testing.assert_allclose(gpu.validation_scores_, cpu.validation_scores_, atol=1e-3)
+
+
 def test_device_cuda_with_numpy_chunks(gpu_client, data):
     import dask.array as da
 
