@@ -149,6 +149,15 @@ def local_ratios(runs):
             sk["fit_s"] / dk["fit_s"],
             f"sklearn {sk['fit_s']:.2f} s, dasknn {dk['fit_s']:.2f} s; identical weights: "
             f"{'yes' if same else 'NO'}")
+    f32 = [r for r in runs if r["dtype"] == "float32" and "predict_s" in r]
+    if f32:
+        sk, dk = (min((r for r in f32 if r["lib"] == lib), key=lambda r: r["predict_s"])
+                  for lib in ("sklearn", "dasknn"))
+        same = all(r["proba_sha"] == sk["proba_sha"] for r in f32)
+        out["in-process predict float32 vs sklearn"] = (
+            sk["predict_s"] / dk["predict_s"],
+            f"{sk['predict_rows']:,} rows: sklearn {sk['predict_s']:.3f} s, dasknn "
+            f"{dk['predict_s']:.3f} s; identical probabilities: {'yes' if same else 'NO'}")
     return out
 
 

@@ -142,6 +142,20 @@ def timed_fit(model, X, y):
         return time.perf_counter() - start, time.process_time() - cpu
 
 
+def timed_predict(model, X, repeat=3):
+    """Best of ``repeat`` timings of ``model.predict(X)``, and the SHA-256 of
+    ``predict_proba(X)`` (equal digests, identical probabilities)."""
+    import hashlib
+
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        model.predict(X)
+        best = min(best, time.perf_counter() - start)
+    proba = np.ascontiguousarray(model.predict_proba(X))
+    return best, hashlib.sha256(proba.tobytes()).hexdigest()
+
+
 def blas_threads():
     """Return the thread count of each loaded BLAS, or None."""
     try:
@@ -168,6 +182,7 @@ def worker(lib, dtype, epochs, n_samples, warm):
     if warm:
         warm_blas()
     fit_s, fit_cpu_s = timed_fit(model, X_train, y_train)
+    predict_s, proba_sha = timed_predict(model, X_train)
     return {
         "lib": lib,
         "dtype": dtype,
@@ -178,6 +193,9 @@ def worker(lib, dtype, epochs, n_samples, warm):
         "n_iter": int(getattr(model, "n_iter_", -1)),
         "coef_dtype": str(model.coefs_[0].dtype),
         "coef_sha": coef_digest(model),
+        "predict_s": predict_s,
+        "predict_rows": int(X_train.shape[0]),
+        "proba_sha": proba_sha,
         "blas_threads": blas_threads(),
     }
 

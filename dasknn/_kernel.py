@@ -266,6 +266,9 @@ def _adam_rate(h, t):
     return h.learning_rate_init * math.sqrt(1 - h.beta_2**t) / (1 - h.beta_1**t)
 
 
+_ZEROS_ROWS = 4096  # tallest chunk given a full block of zeros for ReLU
+
+
 def predict_rows(coefs, intercepts, X, net, chunk=None):
     """Output activations of dense numpy ``X``, ``chunk`` rows at a time, in place.
 
@@ -293,7 +296,11 @@ def predict_rows(coefs, intercepts, X, net, chunk=None):
     out = np.empty((n, coefs[-1].shape[1]), dtype)
     chunk = max(1, n if chunk is None else min(chunk, n))
     buffers = [np.empty((chunk, w.shape[1]), dtype) for w in coefs[:-1]]
-    zeros = [np.zeros_like(b) for b in buffers] if net.activation == "relu" else buffers
+    # ReLU's zeros: a cache-sized block of them, or one broadcast row for taller chunks
+    # (a full-height array of zeros costs a page fault per 4 KiB on first read)
+    height = chunk if chunk <= _ZEROS_ROWS else 1
+    zeros = ([np.zeros((height, b.shape[1]), dtype) for b in buffers]
+             if net.activation == "relu" else buffers)
     for start in range(0, n, chunk):
         rows = X[start : start + chunk]
         k = rows.shape[0]

@@ -100,7 +100,9 @@ def test_slices_and_index_batches_agree():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
-def test_predict_rows(dtype, activation):
+@pytest.mark.parametrize("zeros_rows", [10**6, 8])  # ReLU's zeros as a block or one row
+def test_predict_rows(dtype, activation, zeros_rows, monkeypatch):
+    monkeypatch.setattr(_kernel, "_ZEROS_ROWS", zeros_rows)
     X, _, _, net, params, _ = _problem(dtype, activation, "softmax", False)
     coefs, intercepts = unpack(params, net.layout, xp)
     whole = _kernel.predict_rows(coefs, intercepts, X, net)
