@@ -66,14 +66,15 @@ def test_exact_kernel_equals_pure_functions(dtype, activation, out, weighted, hy
 @pytest.mark.parametrize("hyper", SOLVERS[:2], ids=["adam", "nesterov"])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("param_dtype", [np.float32, np.float64], ids=["f32", "f64-params"])
-def test_fast_kernel_stays_close_to_exact(hyper, weighted, param_dtype):
+@pytest.mark.parametrize("out", ["softmax", "logistic", "identity"])
+def test_fast_kernel_stays_close_to_exact(hyper, weighted, param_dtype, out):
     # float64 parameters on float32 data take numpy's Adam instead of BLAS's.
-    X, Y, sw, net, params, batches = _problem(np.float32, "relu", "softmax", weighted)
+    X, Y, sw, net, params, batches = _problem(np.float32, "relu", out, weighted)
     params = params.astype(param_dtype)
     state = init(params, hyper, xp)
-    exact = _kernel.Kernel(net, hyper, 16, 3, np.float32, exact=True).run(
+    exact = _kernel.Kernel(net, hyper, 16, Y.shape[1], np.float32, exact=True).run(
         params, state, X, Y, sw, batches)
-    fast = _kernel.Kernel(net, hyper, 16, 3, np.float32, exact=False).run(
+    fast = _kernel.Kernel(net, hyper, 16, Y.shape[1], np.float32, exact=False).run(
         params, state, X, Y, sw, batches)
     np.testing.assert_allclose(fast[0], exact[0], rtol=1e-4, atol=1e-6)
     assert not np.allclose(fast[0], params, rtol=0, atol=1e-4)  # it trained
@@ -85,6 +86,18 @@ def test_fast_kernel_stays_close_to_exact(hyper, weighted, param_dtype):
         assert fast[1].t == exact[1].t
     assert fast[2] == pytest.approx(exact[2], rel=1e-5)
     assert not np.array_equal(state[0], fast[1][0])  # moments moved on
+
+
+@pytest.mark.parametrize("classes", [3, 40])  # maxima column by column, or by rows
+def test_narrow_softmax_equals_softmax(classes):
+    from dasknn._activations import ACTIVATIONS
+
+    z = np.random.RandomState(0).standard_normal((7, classes)).astype(np.float32) * 60
+    got = z.copy()
+    _kernel._softmax_narrow(got, np.ones(classes, np.float32), np.empty(16, np.float32))
+    np.testing.assert_allclose(got, ACTIVATIONS["softmax"](z.copy(), xp), rtol=1e-5,
+                               atol=1e-30)
+    assert np.isfinite(got).all()  # large logits: the row maxima were subtracted
 
 
 def test_slices_and_index_batches_agree():
