@@ -7,6 +7,11 @@ From the repository root, on an otherwise idle machine::
 
     python benchmarks/bench_all.py --json benchmarks/results/all.json
 
+The report of a saved run again, measuring nothing (after a change to the report or
+the scaling model's fit)::
+
+    python benchmarks/bench_all.py --report benchmarks/results/all.json
+
 Quick check of the mechanics (small data, one epoch; the goals are not judged)::
 
     python benchmarks/bench_all.py --n-samples 20000 --epochs 1
@@ -208,8 +213,9 @@ def scaling(results, n_train, params_bytes, cores=2):
     ``c`` (seconds per sample on one core) is the 1-worker run's compute time over
     its rows; ``a`` (fixed cost of a round: the client's round trip, scheduling) and
     ``b`` (cost per worker and round: its tasks, moving its parameters twice) are the
-    least-squares fit of the measured synchronisation time (``history_``'s sync
-    share) of the 1-, 2- and 3-worker runs. ``R(W)`` is the rounds per epoch that
+    non-negative least-squares fit of the measured synchronisation time
+    (``history_``'s sync share) of the runs with at most one worker per core (1 and
+    2 workers here); the 3-worker run only checks the model. ``R(W)`` is the rounds per epoch that
     ``sync_steps='auto'`` gives.
     """
     from dasknn._engine import auto_sync_steps
@@ -229,7 +235,9 @@ def scaling(results, n_train, params_bytes, cores=2):
         return math.ceil(math.ceil(n / w / BATCH) / steps)
 
     c = (runs[1][0] - runs[1][1]) / n_train
-    a, b = _fit_sync([(rounds(n_train, w), w, runs[w][1]) for w in sorted(runs)])
+    # fitted where each worker has a core of its own; more workers than cores are a check
+    a, b = _fit_sync([(rounds(n_train, w), w, runs[w][1]) for w in sorted(runs)
+                      if w <= cores])
 
     def model(w, n=n_train, cores_=cores, bandwidth=None):
         transfer = 0.0 if bandwidth is None else 2 * w * params_bytes / bandwidth
@@ -246,17 +254,14 @@ def scaling(results, n_train, params_bytes, cores=2):
 
 
 def _fit_sync(rows):
-    """Least squares of ``sync = R a + R W b`` over ``(R, W, sync)``, with ``b >= 0``."""
-    s11 = sum(r * r for r, _, _ in rows)
-    s12 = sum(r * r * w for r, w, _ in rows)
-    s22 = sum((r * w) ** 2 for r, w, _ in rows)
-    t1 = sum(r * y for r, _, y in rows)
-    t2 = sum(r * w * y for r, w, y in rows)
-    det = s11 * s22 - s12 * s12
-    b = (s11 * t2 - s12 * t1) / det if det else 0.0
-    if b < 0:  # a worker cannot make a round cheaper
-        return t1 / s11, 0.0
-    return (s22 * t1 - s12 * t2) / det, b
+    """Non-negative least squares of ``sync = R a + R W b`` over ``(R, W, sync)``: a
+    round cannot cost less than nothing, nor a worker make it cheaper."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    (a, b), _ = nnls(np.array([[r, r * w] for r, w, _ in rows], dtype=float),
+                     np.array([y for _, _, y in rows], dtype=float))
+    return float(a), float(b)
 
 
 # ---------------------------------------------------------------------------- output
@@ -295,8 +300,20 @@ def parse_args(argv=None):
     p.add_argument("--repeat", type=dist.positive, default=1,
                    help="fits per contender, the fastest kept (in-process: fresh processes)")
     p.add_argument("--json", metavar="PATH")
+    p.add_argument("--report", metavar="PATH",
+                   help="print the report of a run saved with --json, measuring nothing")
     p.add_argument("--gemm-worker", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
+
+
+def measure(args):
+    """Run every part; return (machine info, GEMM ceiling, in-process runs, Dask runs)."""
+    info = dist.machine_info(args)
+    print("\n".join(dist.format_header(info)), flush=True)
+    print("running: GEMM ceiling", file=sys.stderr, flush=True)
+    gemm = run_json([os.path.abspath(__file__), "--gemm-worker"], "GEMM ")
+    print("running: in-process fits", file=sys.stderr, flush=True)
+    return info, gemm, run_local(args), run_dask(args)
 
 
 def main(argv=None):
@@ -304,13 +321,14 @@ def main(argv=None):
     if args.gemm_worker:
         print("GEMM " + json.dumps(gemm_worker()))
         return
-    info = dist.machine_info(args)
-    print("\n".join(dist.format_header(info)), flush=True)
-    print("running: GEMM ceiling", file=sys.stderr, flush=True)
-    gemm = run_json([os.path.abspath(__file__), "--gemm-worker"], "GEMM ")
-    print("running: in-process fits", file=sys.stderr, flush=True)
-    runs = run_local(args)
-    results = run_dask(args)
+    if args.report:
+        with open(args.report) as f:
+            saved = json.load(f)
+        info, gemm, runs, results = (saved[k] for k in ("machine", "gemm", "local", "dask"))
+        args.n_samples, args.epochs = info["n_samples"], info["epochs"]
+        print("\n".join(dist.format_header(info)), flush=True)
+    else:
+        info, gemm, runs, results = measure(args)
     n_train = int(round(args.n_samples * 0.9))  # train_test_split(test_size=0.1)
     ratios = {**local_ratios(runs), **dask_ratios(results, gemm, n_train)}
     model = scaling(results, n_train, 4 * sum(i * o + o for i, o in zip(UNITS, UNITS[1:])))
@@ -319,7 +337,7 @@ def main(argv=None):
     print("\n".join(dist.format_table(results) + dist.format_notes(results)))
     print("\n".join(report(ratios, judge=args.n_samples == 200_000 and args.epochs == 3)))
     print("\n".join(report_scaling(model)))
-    if args.json:
+    if args.json and not args.report:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump({"machine": info, "gemm": gemm, "local": runs, "dask": results,

@@ -118,7 +118,7 @@ def _part_tasks(data, encode, cfg, seeds, token, device):
                   else [None] * len(blocks[0]))
     make = dask.delayed(_shard.make_part, pure=True)
     rows = data.X.chunks[0]
-    delayed = [make(x, y, w, encode, val_fraction, seeds(0, i), device,
+    delayed = [make(x, y, w, encode, val_fraction, seeds(0, i), device, rows[i],
                     dask_key_name=f"dasknn-part-{i}-{token}")
                for i, (x, y, w) in enumerate(zip(*blocks)) if rows[i] > 0]
     if not delayed:

@@ -98,12 +98,21 @@ def _check_finite(X, what, xp):
         )
 
 
-def make_part(X, y, sw, encode, val_fraction, seed, device="auto"):
+def make_part(X, y, sw, encode, val_fraction, seed, device="auto", rows=None):
     """Check and encode one block; hold out ``val_fraction`` of it for validation.
 
     The block stays in its namespace (numpy or CuPy); ``device='cuda'`` moves a
     numpy block to the GPU, ``device='cpu'`` brings a GPU block to the host.
+    ``rows`` is the block's row count as X's chunk sizes give it, if known.
     """
+    if rows is not None and X.shape[0] != rows:
+        raise ValueError(_wrong_chunks(f"a block of X holds {X.shape[0]} rows where its "
+                                       f"chunk size says {rows}"))
+    for name, a in (("y", y), ("sample_weight", sw)):
+        if a is not None and a.shape[0] != X.shape[0]:
+            raise ValueError(_wrong_chunks(f"a block of {name} holds {a.shape[0]} rows "
+                                           f"where the block of X beside it holds "
+                                           f"{X.shape[0]}"))
     X = as_dtype(move_to_device(X, device), encode.dtype)
     xp = namespace_of(X)
     _check_finite(X, "X", xp)
@@ -155,13 +164,16 @@ def make_shard(expected, *parts):
     shard = Part(*(join([p[i] for p in parts]) for i in range(len(Part._fields))))
     held = (shard.X.shape[0], shard.X_val.shape[0])
     if held != tuple(expected):
-        raise ValueError(
+        raise ValueError(_wrong_chunks(
             f"X's blocks hold {held[0]} training and {held[1]} validation rows where its "
-            f"chunk sizes plan {expected[0]} and {expected[1]}: the Dask array's chunks "
-            "are wrong. Call X.compute_chunk_sizes() (or build X with its true chunk "
-            "sizes) first."
-        )
+            f"chunk sizes plan {expected[0]} and {expected[1]}"))
     return shard
+
+
+def _wrong_chunks(what):
+    return (f"{what}: the Dask arrays' chunk sizes are wrong. Call "
+            "X.compute_chunk_sizes() (and the same on y and sample_weight), or build "
+            "them with their true chunk sizes, first.")
 
 
 class Plan(NamedTuple):

@@ -10,6 +10,7 @@ engine. Block order within a shard is shuffled every epoch, and rows within a bl
 import math
 import time
 import uuid
+import weakref
 
 import numpy as np
 
@@ -94,14 +95,27 @@ class _Epoch:
 
     def _blocks(self, r):
         """Futures of round ``r``'s blocks, one per shard that still has one."""
-        return {k: self.runner.compute_on(self.parts[order[r]], self.homes[k])
+        return {k: self._track(self.runner.compute_on(self.parts[order[r]], self.homes[k]))
                 for k, order in enumerate(self.orders) if r < len(order)}
+
+    def _track(self, future):
+        """Remember ``future`` without keeping it alive (a dropped one is released)."""
+        if hasattr(future, "release"):
+            self.submitted.add(future)
+        return future
 
     def run(self, params, starts, learning_rate):
         """Run the rounds; return the averaged host parameters, the per-shard last
         results (optimizer states) and per-round summaries."""
+        self.submitted = weakref.WeakSet()
+        try:
+            return self._rounds(params, list(starts), learning_rate)
+        except BaseException:  # a bad block, say: leave no tasks behind on the cluster
+            self.runner.release(list(self.submitted))
+            raise
+
+    def _rounds(self, params, starts, learning_rate):
         summaries, pending = [], self._blocks(0)
-        starts = list(starts)
         for r in range(self.n_rounds):
             ahead = self._blocks(r + 1) if r + 1 < self.n_rounds else {}
             results = {}
@@ -111,13 +125,15 @@ class _Epoch:
                 plan = _shard.Plan(self.seeds(1, self.epoch, k, r), 0, n_batches,
                                    min(self.batch_size, self.rows[i]), self.cfg.shuffle,
                                    learning_rate)
-                results[k] = self.runner.submit(
+                results[k] = self._track(self.runner.submit(
                     _shard.train_round, params, starts[k], block, plan, self.cfg,
-                    key=f"dasknn-round-{self.epoch}-{r}-{k}-{self.token}", worker=self.homes[k])
-            params = self.runner.submit(_shard.average, *results.values(),
-                                        key=f"dasknn-average-{self.epoch}-{r}-{self.token}")
-            summary = self.runner.submit(_shard.summarize, *results.values(),
-                                         key=f"dasknn-summary-{self.epoch}-{r}-{self.token}")
+                    key=f"dasknn-round-{self.epoch}-{r}-{k}-{self.token}", worker=self.homes[k]))
+            params = self._track(self.runner.submit(
+                _shard.average, *results.values(),
+                key=f"dasknn-average-{self.epoch}-{r}-{self.token}"))
+            summary = self._track(self.runner.submit(
+                _shard.summarize, *results.values(),
+                key=f"dasknn-summary-{self.epoch}-{r}-{self.token}"))
             summaries.append(self.runner.gather(summary))  # throttles to ~2 blocks a worker
             self.runner.release(list(pending.values()))
             for k, result in results.items():

@@ -135,18 +135,27 @@ def test_bad_blocks_of_persisted_data_are_reported_and_leave_no_tasks(client, ca
     assert wait_for_task_count(client, before)
 
 
-@pytest.mark.parametrize("persisted", [False, True])
-def test_wrong_chunk_sizes_are_reported(client, persisted):
+@pytest.mark.parametrize("how", ["lazy", "persisted", "streamed"])
+@pytest.mark.parametrize("wrong", ["X", "y"])
+def test_wrong_chunk_sizes_are_reported(client, how, wrong):
     import dask
+    from cluster_utils import scheduler_task_count, wait_for_task_count
     from distributed import wait
 
     # the metadata says 60 rows in the second block; it holds 50
-    blocks = [da.from_array(X[:50], chunks=(50, 4)),
-              da.from_delayed(dask.delayed(X[50:100]), shape=(60, 4), dtype=X.dtype)]
-    dX = da.concatenate(blocks)
-    dy = da.from_array(np.resize(Y, 110), chunks=((50, 60),))
-    if persisted:
+    liar = lambda a: da.from_delayed(dask.delayed(a[50:100]), shape=(60,) + a.shape[1:],  # noqa: E731
+                                     dtype=a.dtype)
+    yy = np.resize(Y, 110)
+    dX = da.concatenate([da.from_array(X[:50], chunks=(50, 4)),
+                         liar(X) if wrong == "X" else da.from_array(np.resize(X, (60, 4)))])
+    dy = da.concatenate([da.from_array(yy[:50]),
+                         liar(yy) if wrong == "y" else da.from_array(yy[50:])])
+    if how == "persisted":
         dX, dy = client.persist([dX, dy])
         wait([dX, dy])
-    with pytest.raises(ValueError, match="compute_chunk_sizes"):
-        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(dX, dy)
+    before = scheduler_task_count(client)
+    with pytest.raises(ValueError, match="compute_chunk_sizes") as info:
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2,
+                      persist=how != "streamed").fit(dX, dy)
+    assert f"a block of {wrong} holds 50 rows" in str(info.value)
+    assert wait_for_task_count(client, before)
