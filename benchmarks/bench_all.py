@@ -228,8 +228,8 @@ def scaling(results, n_train, params_bytes, cores=2):
         if r:
             wall = epoch_seconds(r)
             runs[w] = (wall, wall * r["sync_share"])
-    if 1 not in runs or len(runs) < 2:
-        return None
+    if 1 not in runs or len([w for w in runs if w <= cores]) < 2:
+        return None  # a and b need two runs with a core per worker
 
     def rounds(n, w):
         return math.ceil(math.ceil(n / w / BATCH) / steps)
@@ -249,7 +249,7 @@ def scaling(results, n_train, params_bytes, cores=2):
         for w in (16, 64):
             t = model(w, n=n, cores_=w, bandwidth=1.25e9)
             predictions[(n, w)] = (t, model(1, n=n, cores_=w) / t)
-    return {"c": c, "a": a, "b": b, "steps": steps, "check": check,
+    return {"c": c, "a": a, "b": b, "steps": steps, "cores": cores, "check": check,
             "predictions": predictions}
 
 
@@ -284,7 +284,8 @@ def report_scaling(model):
              f"b = {model['b'] * 1e3:.1f} ms, R(W) = ceil(steps per worker / "
              f"{model['steps']})"]
     for w, (measured, predicted) in model["check"].items():
-        lines.append(f"  {w} worker(s) on 2 cores: measured {measured:.3f} s/epoch, "
+        lines.append(f"  {w} worker(s) on {model.get('cores', 2)} cores: measured "
+                     f"{measured:.3f} s/epoch, "
                      f"model {predicted:.3f} s ({predicted / measured - 1:+.0%})")
     for (n, w), (t, speedup) in model["predictions"].items():
         lines.append(f"  prediction, {n:,} rows, {w} workers on {w} cores, 10 Gbit/s: "
@@ -331,7 +332,8 @@ def main(argv=None):
         info, gemm, runs, results = measure(args)
     n_train = int(round(args.n_samples * 0.9))  # train_test_split(test_size=0.1)
     ratios = {**local_ratios(runs), **dask_ratios(results, gemm, n_train)}
-    model = scaling(results, n_train, 4 * sum(i * o + o for i, o in zip(UNITS, UNITS[1:])))
+    model = scaling(results, n_train, 4 * sum(i * o + o for i, o in zip(UNITS, UNITS[1:])),
+                    cores=info.get("nproc") or 2)
     print(f"GEMM, 1 thread, float32: {gemm['peak'] / 1e9:.1f} GFLOP/s (square, warmed); "
           f"{gemm['mlp_shapes'] / 1e9:.1f} GFLOP/s on the MLP's batch-256 shapes")
     print("\n".join(dist.format_table(results) + dist.format_notes(results)))

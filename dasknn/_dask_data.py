@@ -91,7 +91,8 @@ def _align(v, X, name):
     if any(np.isnan(c) for c in v.chunks[0]):
         v = v.compute_chunk_sizes()
     _check_length(v, X, name)
-    if v.chunks[0] != X.chunks[0]:
+    if v.chunks[0] != X.chunks[0] or any(len(c) > 1 for c in v.chunks[1:]):
+        # one block per row block of X: split columns would pair blocks wrongly
         v = v.rechunk((X.chunks[0],) + tuple((s,) for s in v.shape[1:]))
     return v
 

@@ -33,8 +33,8 @@ from ._activations import LOSSES
 from ._network import unpack
 
 # In-place forward activations: ``z`` is overwritten by ``f(z)``; ``zeros`` is an
-# array of zeros shaped like ``z`` (numpy's maximum against an array is ~3x faster
-# than against the scalar 0 in float32).
+# array of zeros shaped like ``z`` or one row of them (numpy's maximum against an
+# array is ~3x faster than against the scalar 0 in float32).
 _FORWARD = {
     "identity": lambda z, zeros: None,
     "relu": lambda z, zeros: np.maximum(z, zeros, out=z),
@@ -168,9 +168,9 @@ class Kernel:
         fast_softmax = not self.exact and self.net.out_activation == "softmax"
         return _layers(coefs, intercepts, X, self.net, [a[:k] for a in self.acts],
                        [z[:k] for z in self.zeros],
-                       self._softmax if fast_softmax else None)
+                       self._softmax_fast if fast_softmax else None)
 
-    def _softmax(self, z):
+    def _softmax_fast(self, z):
         _softmax_narrow(z, self.ones_out, self.row)
 
     def _loss_and_grad(self, coefs, intercepts, grads, X, Y, sw):
@@ -224,7 +224,7 @@ class Kernel:
         gw, gb = grads[0][i], grads[1][i]
         np.matmul(a.T, delta, out=gw)
         if not self.exact:  # ``delta`` already holds the 1/n; BLAS adds the penalty in place
-            self.axpy(w.reshape(-1), gw.reshape(-1), a=self.net.alpha / n)
+            self.axpy(w.reshape(-1), gw.reshape(-1), a=self.net.alpha / n)  # gw: contiguous
             np.matmul(self.ones[: delta.shape[0]], delta, out=gb)
             return
         decay = np.multiply(w, self.net.alpha, out=self.tmp[: w.size].reshape(w.shape))
@@ -339,7 +339,7 @@ def predict_rows(coefs, intercepts, X, net, chunk=None):
 
 def _layers(coefs, intercepts, X, net, outs, zeros, out_activation=None):
     """Forward pass of ``X`` writing layer ``i``'s activations into ``outs[i]``;
-    ``zeros[i]`` is an array of zeros shaped like each hidden ``outs[i]``;
+    ``zeros[i]`` is an array of zeros shaped like each hidden ``outs[i]``, or one row;
     ``out_activation`` replaces the network's own on the last layer."""
     a, last = X, len(coefs) - 1
     for i, (w, b) in enumerate(zip(coefs, intercepts)):

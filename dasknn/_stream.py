@@ -49,7 +49,8 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
         state.optimizer = optim.init(state.params, cfg.hyper, np)
     n_train = sum(rows)
     batch_size = _local.batch_size_for(cfg.batch_size, n_train)
-    starts = [state.optimizer] * n_shards
+    initial = state.optimizer
+    starts = [initial] * n_shards
     state.n_iter = 0
     try:
         for epoch in range(cfg.max_iter):
@@ -66,9 +67,10 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
             if stop or incremental:
                 break
             _local.warn_max_iter(state, cfg)
-        state.optimizer = _shard.average_states(*[s for s in starts
-                                                   if isinstance(s, _shard.RoundResult)]) \
-            if any(isinstance(s, _shard.RoundResult) for s in starts) else state.optimizer
+        trained = [s for s in starts if s is not initial]  # the shards' last rounds
+        if trained:  # one optimizer state for the next partial_fit or warm start
+            state.optimizer = runner.gather(runner.submit(
+                _shard.average_states, *trained, key=f"dasknn-optstate-{token}"))
     finally:
         runner.release(starts)
     return state

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from distributed import get_task_stream, wait
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
@@ -412,3 +412,30 @@ def test_streamed_fit_matches_the_persisted_one(client, clf_data):
     assert abs(streamed.score(X_test, y_test) - held.score(X_test, y_test)) <= 0.02
     with pytest.raises(ValueError, match="early_stopping=True needs the validation rows"):
         MLPClassifier(persist=False, early_stopping=True).fit(dX, dy)
+
+
+@pytest.mark.parametrize("persist", [True, False])
+def test_partial_fit_carries_the_optimizer_state(client, clf_data, persist):
+    # Adam's step count and moments go on from one partial_fit to the next, whether
+    # the blocks are held or streamed
+    X, y, *_ = clf_data
+    dX, dy = _dask(X, y)
+    clf = MLPClassifier(**PARAMS, persist=persist)
+    clf.partial_fit(dX, dy, classes=np.unique(y))
+    first = clf._optimizer_state
+    assert first.t > 0 and np.any(first.m != 0)
+    clf.partial_fit(dX, dy)
+    assert clf._optimizer_state.t == 2 * first.t
+
+
+def test_targets_split_by_columns_pair_with_their_rows(client):
+    # a 2-D y chunked along its columns is rechunked to one block per row block of X
+    X, Y = make_multilabel_classification(n_samples=400, n_features=6, n_classes=4,
+                                          random_state=0)
+    dX = da.from_array(X, chunks=(200, -1))
+    dY = da.from_array(Y, chunks=(200, 1))
+    ours = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(dX, dY)
+    ref = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(
+        dX, da.from_array(Y, chunks=(200, -1)))
+    for a, b in zip(ours.coefs_, ref.coefs_):
+        np.testing.assert_array_equal(a, b)
