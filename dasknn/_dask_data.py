@@ -85,6 +85,10 @@ def _align(v, X, name):
         return None
     if not is_dask(v):
         v = np.asarray(v)
+        if v.ndim == 0 and name == "sample_weight":  # one weight for every row
+            v = np.full(X.shape[0], v, dtype=np.float64)
+        elif v.ndim == 0:
+            raise ValueError(f"{name} is a scalar: pass one entry per row of X.")
         _check_length(v, X, name)
         return da.from_array(v, chunks=(X.chunks[0],) + v.shape[1:])
     v = _as_array(v, name)
@@ -108,6 +112,9 @@ def _check_length(v, X, name):
 def prepare(X, y, sample_weight=None):
     """Return ``(X, y, sample_weight)`` as Dask arrays sharing ``X``'s row chunks."""
     X = prepare_X(X)
+    if y is None:
+        raise ValueError("fit requires y to be passed, but the target y is None: pass the "
+                         "targets as a Dask array or Series chunked like X.")
     y = _align(y, X, "y")
     if y is not None and y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]

@@ -5,6 +5,8 @@ keys named ``dasknn-predict-...``; the fitted model enters the graph once. Score
 are reduced on the cluster, so only scalars reach the client.
 """
 
+import copy
+
 import dask
 import dask.array as da
 import numpy as np
@@ -66,11 +68,17 @@ def lazy(est, X, method):
     dX = prepare_X(X)
     check_features(est, X, dX)
     width, dtype = _output_shape(est, method, dX.dtype)
-    model = dask.delayed(est, pure=True)
+    model = _snapshot(est)
     if _is_frame(X) and method == "predict" and width is None:
         return X.map_partitions(_apply_frame, model, method, meta=pd.Series([], dtype=dtype),
                                 token="dasknn-predict")
     return _lazy_array(model, dX, method, width, dtype)
+
+
+def _snapshot(est):
+    """The fitted model as it is now, for the graph: a later ``partial_fit`` or
+    ``fit`` must not change what an already built prediction computes."""
+    return dask.delayed(copy.deepcopy(est), pure=True)
 
 
 def _lazy_array(model, dX, method, width, dtype):
@@ -93,7 +101,7 @@ def score(est, X, y, sample_weight, classifier):
     dX = prepare_X(X)
     check_features(est, X, dX)
     width, dtype = _output_shape(est, "predict", dX.dtype)
-    pred = _lazy_array(dask.delayed(est, pure=True), dX, "predict", width, dtype)
+    pred = _lazy_array(_snapshot(est), dX, "predict", width, dtype)
     if not isinstance(pred._meta, np.ndarray):  # device predictions: compare on the host
         pred = pred.map_blocks(to_host, dtype=pred.dtype, meta=np.empty((0,) * pred.ndim,
                                                                         dtype=pred.dtype))
@@ -108,6 +116,9 @@ def score(est, X, y, sample_weight, classifier):
         return float(da.average(correct, weights=w).compute())
     y = y.reshape(y.shape[0], -1).astype(np.float64)
     pred = pred.reshape(pred.shape[0], -1)
+    if y.shape[1] != pred.shape[1]:
+        raise ValueError(f"y has {y.shape[1]} output(s) but the model predicts "
+                         f"{pred.shape[1]}: score with targets of the shape fit saw.")
     wc = w[:, None]
     ybar = (wc * y).sum(axis=0) / w.sum()
     sst, sse = dask.compute(((y - ybar) ** 2 * wc).sum(axis=0), ((y - pred) ** 2 * wc).sum(axis=0))

@@ -55,6 +55,25 @@ def training_slots(nthreads):
     return [w for i in range(most) for w in workers if nthreads[w] > i]
 
 
+WORKER_WAIT = 60.0  # seconds a fit waits for a cluster that has no worker yet
+
+
+def _wait_for_workers(client):
+    """The workers' thread counts, once at least one worker has joined (an adaptive
+    cluster scaled to zero, or workers still starting)."""
+    nthreads = client.nthreads()
+    if nthreads:
+        return nthreads
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError:
+        raise RuntimeError(
+            f"The Dask cluster has no workers (waited {WORKER_WAIT:.0f} s): start some "
+            "(cluster.scale(n), or `dask worker <scheduler address>`) and fit again."
+        ) from None
+    return client.nthreads()
+
+
 class ClusterRunner:
     """Runs tasks on the workers of a ``distributed.Client``."""
 
@@ -62,7 +81,7 @@ class ClusterRunner:
         from . import dashboard
 
         self.client = client
-        self.workers = training_slots(client.nthreads())
+        self.workers = training_slots(_wait_for_workers(client))
         self.n_workers = len(self.workers)
         dashboard.ensure_plugin(client)
 

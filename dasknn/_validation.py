@@ -56,7 +56,10 @@ class Options:
         self.options, self.kind = options, kind
 
     def accepts(self, value):
-        return any(value is o or (type(value) is type(o) and value == o) for o in self.options)
+        # numpy scalars count as their Python kind: np.str_('sgd') from a numpy
+        # param_grid is 'sgd', as scikit-learn takes it
+        return any(value is o or (isinstance(value, type(o)) and value == o)
+                   for o in self.options)
 
     def __str__(self):
         return f"a {self.kind} among {{{', '.join(repr(o) for o in self.options)}}}"

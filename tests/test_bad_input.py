@@ -159,3 +159,23 @@ def test_wrong_chunk_sizes_are_reported(client, how, wrong):
                       persist=how != "streamed").fit(dX, dy)
     assert f"a block of {wrong} holds 50 rows" in str(info.value)
     assert wait_for_task_count(client, before)
+
+
+def test_dask_fit_without_y_names_y(client):
+    with pytest.raises(ValueError, match="requires y"):
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=1).fit(_dask(X), None)
+
+
+def test_scalar_sample_weight_on_dask_weighs_every_row(client):
+    params = dict(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    weighted = MLPClassifier(**params).fit(_dask(X), _dask(Y), sample_weight=2.0)
+    plain = MLPClassifier(**params).fit(_dask(X), _dask(Y))
+    for a, b in zip(weighted.coefs_, plain.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_numpy_strings_are_valid_options():
+    # a param_grid built with numpy holds np.str_ values; scikit-learn takes them
+    clf = MLPClassifier(hidden_layer_sizes=(3,), solver=np.str_("sgd"), max_iter=2,
+                        n_iter_no_change=np.float64(np.inf)).fit(X, Y)
+    assert clf.n_iter_ == 2

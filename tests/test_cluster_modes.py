@@ -150,3 +150,27 @@ def test_worker_with_two_threads_trains_two_shards_at_once():
     assert len(overlapped) >= 6 and sum(overlapped) >= len(overlapped) // 2, overlapped
     theirs = SkMLPClassifier(**params).fit(X[:10000], y[:10000])
     assert clf.score(X[10000:], y[10000:]) >= theirs.score(X[10000:], y[10000:]) - 0.02
+
+
+def test_fit_waits_for_a_cluster_without_workers(monkeypatch):
+    # an adaptive cluster scaled to zero, or workers still starting
+    import threading
+
+    import dask.array as da
+    from distributed import Client, LocalCluster
+    from sklearn.datasets import make_regression
+
+    from dasknn import MLPRegressor, _runner
+
+    X, y = make_regression(n_samples=200, n_features=4, random_state=0)
+    dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+    monkeypatch.setattr(_runner, "WORKER_WAIT", 1.0)
+    with LocalCluster(n_workers=0, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, \
+            Client(cluster):
+        with pytest.raises(RuntimeError, match="has no workers"):
+            MLPRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(dX, dy)
+        monkeypatch.setattr(_runner, "WORKER_WAIT", 60.0)
+        threading.Timer(1.0, cluster.scale, args=(1,)).start()
+        reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(dX, dy)
+        assert reg.history_[-1]["workers"] == 1

@@ -439,3 +439,27 @@ def test_targets_split_by_columns_pair_with_their_rows(client):
         dX, da.from_array(Y, chunks=(200, -1)))
     for a, b in zip(ours.coefs_, ref.coefs_):
         np.testing.assert_array_equal(a, b)
+
+
+def test_lazy_predictions_keep_the_model_they_were_built_with(client, clf_data):
+    # a partial_fit between building and computing a prediction does not change it
+    X, y, X_test, _ = clf_data
+    dX, dy = _dask(X, y)
+    clf = MLPClassifier(**dict(PARAMS, max_iter=2)).fit(dX, dy)
+    lazy = clf.predict_proba(da.from_array(X_test, chunks=500))
+    before = clf.predict_proba(X_test)
+    clf.partial_fit(dX, dy)
+    np.testing.assert_allclose(lazy.compute(), before, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(clf.predict_proba(X_test), before, rtol=1e-9, atol=1e-12)
+
+
+def test_regressor_score_refuses_targets_of_another_width(client, reg_data):
+    X, y, *_ = reg_data
+    dX = da.from_array(X, chunks=(1000, -1))
+    two = MLPRegressor(hidden_layer_sizes=(8,), max_iter=1).fit(
+        dX, da.from_array(np.c_[y, -y], chunks=(1000, -1)))
+    with pytest.raises(ValueError, match="y has 1 output"):
+        two.score(dX, da.from_array(y, chunks=1000))
+    one = MLPRegressor(hidden_layer_sizes=(8,), max_iter=1).fit(dX, da.from_array(y, chunks=1000))
+    with pytest.raises(ValueError, match="y has 2 output"):
+        one.score(dX, da.from_array(np.c_[y, -y], chunks=(1000, -1)))
