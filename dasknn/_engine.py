@@ -463,17 +463,19 @@ def _epoch_gradient_sync(cluster, params, starts, cfg, plan_args, epoch):
     n_rounds, per_round, batch_size, lr, seeds = plan_args
     state = cluster.submit(_start_step, params, starts[0], key=f"dasknn-step-{epoch}-start")
     summaries = []
+    data_only = cfg.net._replace(alpha=0.0)  # the penalty is added once, not once a shard
     for r in range(n_rounds):
         grads = [
             cluster.submit(_grad_at, state, cluster.shards[k],
                            _shard.Plan(seeds(1, epoch, k), r, 1, min(batch_size, cluster.rows[k]),
                                        cfg.shuffle, lr),
-                           cfg.net, key=f"dasknn-grad-{epoch}-{r}-{k}", k=k)
+                           data_only, key=f"dasknn-grad-{epoch}-{r}-{k}", k=k)
             for k in range(len(cluster.shards))
         ]
+        summaries.append(cluster.submit(_step_summary, state, cfg, *grads,
+                                        key=f"dasknn-summary-{epoch}-{r}"))
         state = cluster.submit(_apply_step, state, cfg, lr, *grads,
                                key=f"dasknn-average-{epoch}-{r}")
-        summaries.append(cluster.submit(_step_summary, *grads, key=f"dasknn-summary-{epoch}-{r}"))
     params = cluster.submit(_params_of, state, key=f"dasknn-params-{epoch}")
     return params, [state] * len(cluster.shards), summaries
 
@@ -493,21 +495,27 @@ def _grad_at(state, shard, plan, net):
 
 
 def _apply_step(state, cfg, lr, *grads):
+    """One optimizer step with the gradient of the shards' batches taken together:
+    their data terms weighted by rows (or sample weight), the penalty once."""
     n, weight = sum(g.n_rows for g in grads), sum(g.weight for g in grads)
     if n == 0:
         return state
-    grad = sum(g.grad_sum for g in grads) / weight
+    _, penalty = _penalty(state.params, cfg.net.layout, cfg.net.alpha, weight)
+    grad = sum(g.grad_sum for g in grads) / weight + penalty
     opt = state.opt_state if lr is None else state.opt_state._replace(learning_rate=lr)
     params, opt = optim.update(state.params, grad, opt, cfg.hyper, np)
     return _shard.RoundResult(params, opt, 0.0, n, 0.0, weight)
 
 
-def _step_summary(*grads):
-    """Round summary of a step: the loss summed by rows, as for model averaging."""
+def _step_summary(state, cfg, *grads):
+    """Round summary of a step: the loss (penalty included once) summed by rows, as
+    for model averaging."""
     weight = sum(g.weight for g in grads)
     n = sum(g.n_rows for g in grads)
-    loss = sum(g.loss_sum for g in grads) / weight * n if weight else 0.0
-    return (loss, n, 0.0, 0.0)
+    if not weight:
+        return (0.0, n, 0.0, 0.0)
+    penalty, _ = _penalty(state.params, cfg.net.layout, cfg.net.alpha, weight)
+    return ((sum(g.loss_sum for g in grads) / weight + penalty) * n, n, 0.0, 0.0)
 
 
 # --------------------------------------------------------------------------- L-BFGS

@@ -463,3 +463,32 @@ def test_regressor_score_refuses_targets_of_another_width(client, reg_data):
     one = MLPRegressor(hidden_layer_sizes=(8,), max_iter=1).fit(dX, da.from_array(y, chunks=1000))
     with pytest.raises(ValueError, match="y has 2 output"):
         one.score(dX, da.from_array(np.c_[y, -y], chunks=(1000, -1)))
+
+
+def test_gradient_sync_step_counts_the_penalty_once():
+    # two shards' batches make one step of the merged batch: data terms by rows, the
+    # L2 penalty once (it was added once per shard)
+    from types import SimpleNamespace
+
+    from array_api_compat import numpy as xp
+
+    from dasknn import _engine, _shard
+    from dasknn._network import Layout, Network, flat_loss_and_grad
+    from dasknn._optimizers import Hyper, init
+
+    rng = np.random.RandomState(0)
+    net = Network(Layout((4, 5, 3)), "relu", "softmax", "log_loss", 0.5)
+    params = rng.uniform(-0.5, 0.5, net.layout.n_params)
+    X, Y = rng.normal(size=(20, 4)), np.eye(3)[rng.randint(0, 3, 20)]
+    shards = [_shard.Part(X[s], Y[s], None, X[:0], Y[:0], None)
+              for s in (slice(0, 12), slice(12, 20))]
+    plan = _shard.Plan(0, 0, 1, 12, False, None)
+    grads = [_shard.step_grad(params, s, plan, net._replace(alpha=0.0)) for s in shards]
+    hyper = Hyper("sgd", 0.1, momentum=0.0)
+    cfg = SimpleNamespace(net=net, hyper=hyper)
+    start = _shard.RoundResult(params, init(params, hyper, xp), 0.0, 1, 0.0, 1.0)
+    loss, grad = flat_loss_and_grad(params, X, Y, None, net, xp)
+    stepped = _engine._apply_step(start, cfg, None, *grads)
+    np.testing.assert_allclose(stepped.params, params - 0.1 * grad, rtol=1e-10, atol=1e-14)
+    loss_sum, n, *_ = _engine._step_summary(start, cfg, *grads)
+    assert n == 20 and loss_sum / n == pytest.approx(float(loss), rel=1e-12)
