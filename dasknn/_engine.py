@@ -343,12 +343,30 @@ def _schedule(cluster, cfg, options, seeds, dtype, classifier):
                      classifier)
 
 
+def rate_units(opt, factor):
+    """``opt`` with its SGD rate multiplied by ``factor``: into the shards' scaled
+    units at the start of a fit (``lr_factor``), back into the user's at its end (1 /
+    factor), so ``partial_fit`` and an in-memory fit continue at the right rate."""
+    return opt._replace(learning_rate=opt.learning_rate * factor) \
+        if hasattr(opt, "velocity") else opt
+
+
+def carry_rate(averaged, client):
+    """The shards' averaged optimizer state with the client's SGD rate, which the
+    schedule (``invscaling``, ``adaptive``) has moved on since the last round."""
+    return averaged._replace(learning_rate=client.learning_rate) \
+        if hasattr(averaged, "velocity") else averaged
+
+
 def _train(state, cluster, cfg, options, seeds, classifier, incremental, resume=False):
     """Run the epochs (all, or with ``resume`` those after ``state.n_iter``)."""
     schedule = _schedule(cluster, cfg, options, seeds, state.params.dtype, classifier)
+    factor = schedule.cfg.hyper.learning_rate_init / cfg.hyper.learning_rate_init
     cfg = schedule.cfg
     if not resume and (state.optimizer is None or not incremental):
         state.optimizer = optim.init(state.params, cfg.hyper, np)
+    elif not resume:
+        state.optimizer = rate_units(state.optimizer, factor)
     n_train = sum(cluster.rows)
     if not resume:
         state.n_iter = 0
@@ -359,6 +377,7 @@ def _train(state, cluster, cfg, options, seeds, classifier, incremental, resume=
         _run_epochs(state, cluster, schedule, current, classifier, incremental, n_train)
     finally:
         cluster.runner.release(current)
+    state.optimizer = rate_units(state.optimizer, 1 / factor)
     if cfg.early_stopping:
         state.params = state.best_params
     return state
@@ -421,8 +440,9 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
         raise
     finally:
         bar.close()
-    state.optimizer = cluster.runner.gather(
-        cluster.submit(_shard.average_states, *box[0].results, key="dasknn-optstate"))
+    state.optimizer = carry_rate(cluster.runner.result(
+        cluster.submit(_shard.average_states, *box[0].results, key="dasknn-optstate")),
+        state.optimizer)
 
 
 def _finish_epoch(state, cluster, current, cfg, classifier, n_train):
@@ -543,8 +563,11 @@ def _run_lbfgs(state, cluster, cfg):
         sums = [cluster.submit(_shard.loss_grad_sums, flat, s, cfg.net,
                                key=f"dasknn-lossgrad-{i}-{k}", k=k)
                 for k, s in enumerate(cluster.shards)]
-        loss, grad, weight = cluster.runner.gather(
-            cluster.submit(_shard.add, *sums, key=f"dasknn-sum-{i}"))
+        try:
+            loss, grad, weight = cluster.runner.result(
+                cluster.submit(_shard.add, *sums, key=f"dasknn-sum-{i}"))
+        finally:
+            cluster.runner.release(sums)
         pen, pen_grad = _penalty(flat, layout, alpha, weight)
         return loss / weight + pen, (grad / weight + pen_grad).astype(np.float64)
 

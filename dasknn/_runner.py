@@ -33,6 +33,9 @@ class InlineRunner:
     def gather(self, items):
         return items
 
+    def result(self, item):
+        return item
+
     def release(self, *items):
         pass
 
@@ -167,6 +170,14 @@ class ClusterRunner:
 
     def gather(self, items):
         return self.client.gather(items)
+
+    def result(self, future):
+        """Gather one future and release it, failed or not: a failed future that its
+        traceback keeps alive would pin its inputs (the training data) on the cluster."""
+        try:
+            return self.client.gather(future)
+        finally:
+            self.release(future)
 
     def release(self, *items):
         """Drop our references so the scheduler can forget these results (their

@@ -17,8 +17,8 @@ import numpy as np
 from . import _local
 from . import _optimizers as optim
 from . import _shard
-from ._engine import (_epoch_record, _part_tasks, auto_sync_steps, contiguous_groups,
-                      lr_factor)
+from ._engine import (_epoch_record, _part_tasks, auto_sync_steps, carry_rate,
+                      contiguous_groups, lr_factor, rate_units)
 
 
 def _check_supported(cfg, options):
@@ -47,6 +47,8 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
         learning_rate_init=cfg.hyper.learning_rate_init * factor))
     if state.optimizer is None or not incremental:
         state.optimizer = optim.init(state.params, cfg.hyper, np)
+    else:
+        state.optimizer = rate_units(state.optimizer, factor)
     n_train = sum(rows)
     batch_size = _local.batch_size_for(cfg.batch_size, n_train)
     initial = state.optimizer
@@ -69,10 +71,12 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
             _local.warn_max_iter(state, cfg)
         trained = [s for s in starts if s is not initial]  # the shards' last rounds
         if trained:  # one optimizer state for the next partial_fit or warm start
-            state.optimizer = runner.gather(runner.submit(
-                _shard.average_states, *trained, key=f"dasknn-optstate-{token}"))
+            state.optimizer = carry_rate(runner.result(runner.submit(
+                _shard.average_states, *trained, key=f"dasknn-optstate-{token}")),
+                state.optimizer)
     finally:
         runner.release(starts)
+    state.optimizer = rate_units(state.optimizer, 1 / factor)
     return state
 
 

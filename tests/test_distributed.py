@@ -492,3 +492,18 @@ def test_gradient_sync_step_counts_the_penalty_once():
     np.testing.assert_allclose(stepped.params, params - 0.1 * grad, rtol=1e-10, atol=1e-14)
     loss_sum, n, *_ = _engine._step_summary(start, cfg, *grads)
     assert n == 20 and loss_sum / n == pytest.approx(float(loss), rel=1e-12)
+
+
+@pytest.mark.parametrize("persist", [True, False])
+def test_partial_fit_carries_the_sgd_schedule_in_user_units(client, reg_data, persist):
+    # invscaling decays the rate between calls as scikit-learn's does; the rate kept
+    # is the user's, not the shards' scaled one (lr_scaling='linear' doubles it)
+    X, y, *_ = reg_data
+    dX, dy = da.from_array(X, chunks=(1000, -1)), da.from_array(y, chunks=1000)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate="invscaling",
+                       learning_rate_init=0.01, persist=persist)
+    for k in (1, 2, 3):
+        reg.partial_fit(dX, dy)
+        assert reg.t_ == k * X.shape[0]
+        assert reg._optimizer_state.learning_rate == pytest.approx(
+            0.01 / (k * X.shape[0] + 1) ** 0.5)

@@ -221,3 +221,32 @@ def test_cancelled_shards_count_as_lost_work(client):
     lost.cancel()
     with pytest.raises(_lost_work()):
         ClusterRunner(client).settle([done, lost])
+
+
+def test_failing_lbfgs_evaluation_leaves_no_tasks(monkeypatch):
+    # threads, so that the patched evaluation is the one the workers run
+    import dask.array as da
+    from cluster_utils import scheduler_task_count, wait_for_task_count
+    from distributed import Client, LocalCluster
+    from sklearn.datasets import make_classification
+
+    from dasknn import MLPClassifier, _shard
+
+    real = _shard.loss_grad_sums
+
+    def failing(*args):  # tasks are pickled: count in the (shared) module, not a closure
+        _shard.test_calls.append(1)
+        if len(_shard.test_calls) == 5:
+            raise MemoryError("a worker ran out of memory")
+        return real(*args)
+
+    monkeypatch.setattr(_shard, "test_calls", [], raising=False)
+    monkeypatch.setattr(_shard, "loss_grad_sums", failing)
+    X, y = make_classification(n_samples=400, n_features=5, random_state=0)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+        before = scheduler_task_count(client)
+        with pytest.raises(MemoryError, match="ran out of memory"):
+            MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=20).fit(dX, dy)
+        assert wait_for_task_count(client, before)
