@@ -363,8 +363,8 @@ def _train(state, cluster, cfg, options, seeds, classifier, incremental, resume=
     schedule = _schedule(cluster, cfg, options, seeds, state.params.dtype, classifier)
     factor = schedule.cfg.hyper.learning_rate_init / cfg.hyper.learning_rate_init
     cfg = schedule.cfg
-    if not resume and (state.optimizer is None or not incremental):
-        state.optimizer = optim.init(state.params, cfg.hyper, np)
+    if state.optimizer is None or (not resume and not incremental):  # also a replay
+        state.optimizer = optim.init(state.params, cfg.hyper, np)  # before any epoch ran
     elif not resume:
         state.optimizer = rate_units(state.optimizer, factor)
     n_train = sum(cluster.rows)
@@ -440,9 +440,14 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
         raise
     finally:
         bar.close()
-    state.optimizer = carry_rate(cluster.runner.result(
-        cluster.submit(_shard.average_states, *box[0].results, key="dasknn-optstate")),
-        state.optimizer)
+    try:
+        averaged = cluster.runner.result(
+            cluster.submit(_shard.average_states, *box[0].results, key="dasknn-optstate"))
+    except _lost_work():  # the model is complete: a replay would train past the stop
+        warnings.warn("dasknn: a worker was lost while the optimizer state was gathered; "
+                      "a later partial_fit or warm start restarts its moments.")
+        return
+    state.optimizer = carry_rate(averaged, state.optimizer)
 
 
 def _finish_epoch(state, cluster, current, cfg, classifier, n_train):

@@ -10,6 +10,7 @@ engine. Block order within a shard is shuffled every epoch, and rows within a bl
 import math
 import time
 import uuid
+import warnings
 import weakref
 
 import numpy as np
@@ -55,20 +56,11 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
     starts = [initial] * n_shards
     state.n_iter = 0
     try:
-        for epoch in range(cfg.max_iter):
-            tic = time.perf_counter()
-            plan = _Epoch(runner, parts, rows, groups, homes, cfg, seeds, epoch, batch_size,
-                          token)
-            params, starts, summaries = plan.run(state.params, starts,
-                                                 _sgd_rate(state, cfg))
-            state.params = np.asarray(params)
-            loss = sum(s[0] for s in summaries) / max(1, sum(s[1] for s in summaries))
-            stop = _local.end_epoch(state, loss, n_train, cfg, None)
-            state.history.append(_epoch_record(state, summaries, n_shards, tic, n_train))
-            runner.publish(token, state.history[-1], cfg.max_iter)
-            if stop or incremental:
-                break
-            _local.warn_max_iter(state, cfg)
+        _epochs(state, runner, parts, rows, groups, homes, cfg, seeds, batch_size, token,
+                starts, incremental)
+    except KeyboardInterrupt:  # keep the last finished epoch's model, as the held path does
+        warnings.warn("Training interrupted by user.")
+    else:
         trained = [s for s in starts if s is not initial]  # the shards' last rounds
         if trained:  # one optimizer state for the next partial_fit or warm start
             state.optimizer = carry_rate(runner.result(runner.submit(
@@ -78,6 +70,26 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
         runner.release(starts)
     state.optimizer = rate_units(state.optimizer, 1 / factor)
     return state
+
+
+def _epochs(state, runner, parts, rows, groups, homes, cfg, seeds, batch_size, token,
+            starts, incremental):
+    """The epoch loop; ``starts`` (each shard's last round) is updated in place, so
+    the caller releases what is current whatever happens here."""
+    n_train, n_shards = sum(rows), len(homes)
+    for epoch in range(cfg.max_iter):
+        tic = time.perf_counter()
+        plan = _Epoch(runner, parts, rows, groups, homes, cfg, seeds, epoch, batch_size,
+                      token)
+        params, starts[:], summaries = plan.run(state.params, starts, _sgd_rate(state, cfg))
+        state.params = np.asarray(params)
+        loss = sum(s[0] for s in summaries) / max(1, sum(s[1] for s in summaries))
+        stop = _local.end_epoch(state, loss, n_train, cfg, None)
+        state.history.append(_epoch_record(state, summaries, n_shards, tic, n_train))
+        runner.publish(token, state.history[-1], cfg.max_iter)
+        if stop or incremental:
+            break
+        _local.warn_max_iter(state, cfg)
 
 
 def _sgd_rate(state, cfg):

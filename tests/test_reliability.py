@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 
 import dask.array as da
 import numpy as np
@@ -70,7 +71,8 @@ def _epochs_of_new_fit(client, known):
         if "dasknn" in dask_scheduler.plugins else 0)
 
 
-def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client):
+@pytest.mark.parametrize("persist", [True, False])
+def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client, persist):
     import _thread
     import warnings
 
@@ -81,7 +83,7 @@ def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client):
     dX, dy = da.from_array(X, chunks=(2000, -1)), da.from_array(y, chunks=2000)
     before = scheduler_task_count(client)
     clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=200, n_iter_no_change=200,
-                        random_state=0)
+                        random_state=0, persist=persist)
 
     known = set(_fit_ids(client))
 
@@ -250,3 +252,51 @@ def test_failing_lbfgs_evaluation_leaves_no_tasks(monkeypatch):
         with pytest.raises(MemoryError, match="ran out of memory"):
             MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=20).fit(dX, dy)
         assert wait_for_task_count(client, before)
+
+
+@pytest.mark.parametrize("where", ["_build_shards", "optstate"])
+def test_lost_work_before_and_after_the_epochs(client, monkeypatch, where):
+    # lost while the shards are built: the replay starts the optimizer itself; lost
+    # while the final optimizer state is gathered: the finished model is kept, not
+    # trained past its stop by a replay
+    from distributed import KilledWorker
+
+    from dasknn import _engine
+
+    X, y = make_classification(n_samples=2000, n_features=10, random_state=0)
+    dX, dy = da.from_array(X, chunks=(500, -1)), da.from_array(y, chunks=500)
+    params = dict(hidden_layer_sizes=(8,), max_iter=10, tol=10.0, n_iter_no_change=2,
+                  random_state=0)  # the stopping rule ends the fit early
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = MLPClassifier(**params).fit(dX, dy)
+    assert reference.n_iter_ < 10
+    failures = []
+    if where == "_build_shards":
+        real = _engine._build_shards
+
+        def fail_once(*args, **kwargs):
+            if not failures:
+                failures.append(1)
+                raise KilledWorker("dasknn-shard-0", "tcp://lost", None)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(_engine, "_build_shards", fail_once)
+    else:
+        from dasknn import _runner
+
+        real_result = _runner.ClusterRunner.result
+
+        def lose_optstate(self, future):
+            if not failures:
+                failures.append(1)
+                self.release(future)
+                raise KilledWorker(future.key, "tcp://lost", None)
+            return real_result(self, future)
+
+        monkeypatch.setattr(_runner.ClusterRunner, "result", lose_optstate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(**params).fit(dX, dy)
+    assert failures and clf.n_iter_ == reference.n_iter_ == len(clf.loss_curve_)
+    np.testing.assert_allclose(clf.loss_curve_, reference.loss_curve_, rtol=1e-6)
