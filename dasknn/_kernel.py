@@ -83,15 +83,17 @@ def _backward(name, a, delta, tmp):
         delta *= tmp
 
 
-def supports(X, Y, xp):
-    """Whether :class:`Kernel` can train on ``X`` and ``Y`` (dense numpy arrays of
-    one floating dtype)."""
+def supports(X, Y, xp, sw=None):
+    """Whether :class:`Kernel` can train on ``X``, ``Y`` and ``sw`` (dense numpy arrays
+    of one floating dtype; other mixes take the pure functions, whose dtype promotion
+    is scikit-learn's)."""
     return (
         is_numpy_namespace(xp)
         and isinstance(X, np.ndarray)
         and isinstance(Y, np.ndarray)
         and X.dtype in (np.float32, np.float64)
         and Y.dtype == X.dtype
+        and (sw is None or sw.dtype == X.dtype)
     )
 
 

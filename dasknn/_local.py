@@ -88,7 +88,7 @@ def run_batches(params, opt_state, X, Y, sw, batches, cfg, xp, exact=True):
     takes the in-place steps of :mod:`dasknn._kernel` (``exact=False`` lets them
     depart from scikit-learn's arithmetic); other data the pure functions.
     """
-    if kernel.supports(X, Y, xp):
+    if kernel.supports(X, Y, xp, sw):
         batches = list(batches)
         size = max((_rows_in(b) for b in batches), default=1)
         steps = kernel.Kernel(cfg.net, cfg.hyper, size, Y.shape[1], X.dtype, exact)

@@ -149,8 +149,10 @@ class _BaseMLP(BaseEstimator):
                              namespace_of(X), like=X)
         else:
             X, Y = self._validate_input(X, _host_if_array(y), incremental, reset=first_pass)
-        sw = check_sample_weight(_host_if_array(sample_weight), X.shape[0], host_dtype(X))
         xp = namespace_of(X)
+        # numpy: float weights keep their dtype, as in scikit-learn; a device: X's dtype
+        sw = check_sample_weight(_host_if_array(sample_weight), X.shape[0],
+                                 None if is_numpy_namespace(xp) else host_dtype(X))
         sw = None if sw is None else to_namespace(sw, xp, like=X)
         return self._fit_in_memory(X, Y, sw, incremental, first_pass, xp)
 
@@ -773,10 +775,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
             y_numeric=True, dtype=(np.float64, np.float32), reset=reset,
         )
-        return X, self._encode_targets(y, incremental, X.dtype)
+        return X, self._encode_targets(y, incremental, None)
 
     def _encode_targets(self, y, incremental, dtype):
-        """Host targets -> 2-D float columns."""
+        """Host targets -> 2-D columns (of ``dtype``, or their own one when None)."""
         y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -785,7 +787,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                 "loss='poisson' needs non-negative targets, but y has negative values: "
                 "use loss='squared_error' or shift the targets."
             )
-        return np.reshape(y, (y.shape[0], -1)).astype(dtype)
+        # numpy input: y keeps its own dtype, as in scikit-learn (float64 targets make
+        # float64 errors and gradients even for float32 X); ``dtype`` (array-API input,
+        # on a GPU say) casts it to X's
+        y = np.reshape(y, (y.shape[0], -1))
+        return y if dtype is None else y.astype(dtype)
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):

@@ -51,15 +51,16 @@ def init(params, hyper, xp):
 def update(params, grad, state, hyper, xp):
     """One optimizer step: return ``(new_params, new_state)``."""
     if hyper.solver == "sgd":
-        return _sgd_update(params, grad, state, hyper)
+        return _sgd_update(params, grad, state, hyper, xp)
     return _adam_update(params, grad, state, hyper, xp)
 
 
-def _sgd_update(params, grad, state, hyper):
+def _sgd_update(params, grad, state, hyper, xp):
     lr, mu = state.learning_rate, hyper.momentum
     velocity = mu * state.velocity - lr * grad
     step = mu * velocity - lr * grad if hyper.nesterov else velocity
-    return params + step, state._replace(velocity=velocity)
+    # rounded to the parameters' dtype, as scikit-learn's in-place update does
+    return xp.astype(params + step, params.dtype), state._replace(velocity=velocity)
 
 
 def _adam_update(params, grad, state, hyper, xp):

@@ -135,12 +135,16 @@ float in the range [0, inf). Got -1 instead.
 
 
 def check_sample_weight(sample_weight, n_samples, dtype):
-    """Return sample weights as a 1-D array of ``dtype`` and length ``n_samples``, or None.
+    """Return sample weights as a 1-D array of ``dtype`` and length ``n_samples``, or None
+    (``dtype=None``: float32 and float64 weights keep their dtype, others become float64).
 
     A scalar weights every row alike. Weights must be finite and not all zero.
     """
     if sample_weight is None:
         return None
+    if dtype is None:  # scikit-learn's rule: float32 or float64 weights keep their dtype
+        given = getattr(sample_weight, "dtype", None)
+        dtype = given if given in (np.float32, np.float64) else np.float64
     if np.isscalar(sample_weight):
         sw = np.full(n_samples, sample_weight, dtype=dtype)
     else:

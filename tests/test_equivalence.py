@@ -599,3 +599,23 @@ def test_verbose_output(capsys, kind, params):
     assert out_sk[0].startswith("Iteration 1, loss = ")
     assert out_dk[0] == out_sk[0]
     assert out_dk == out_sk
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("weights", [None, np.float64, np.float32])
+def test_float32_regression_keeps_the_targets_and_weights_dtype(solver, weights):
+    # scikit-learn keeps float64 targets and float64 sample weights beside float32 X:
+    # the errors and gradients are then float64, and so must ours be
+    X, y = make_regression(n_samples=300, n_features=5, random_state=0)
+    X, y = X.astype(np.float32), y / y.std()
+    sw = None if weights is None else np.random.RandomState(0).uniform(0.5, 2, 300).astype(weights)
+    params = dict(hidden_layer_sizes=(7,), max_iter=15, random_state=0, solver=solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = dasknn.MLPRegressor(**params).fit(X, y, sample_weight=sw)
+        theirs = sknn.MLPRegressor(**params).fit(X, y, sample_weight=sw)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert a.dtype == b.dtype == np.float32
+        assert_array_equal(a, b)
+    # the reported loss is summed in float32 in another order (last bits only)
+    assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
