@@ -145,7 +145,12 @@ class _BaseMLP(BaseEstimator):
         X = move_to_device(X, self.device)
         if is_array_api_input(X):
             X = check_array_api_X(self, X, reset=first_pass)
-            Y = to_namespace(self._encode_targets(to_host(y), incremental, host_dtype(X)),
+            y = to_host(y)
+            n_y = y.shape[0] if hasattr(y, "shape") else len(y)
+            if n_y != X.shape[0]:
+                raise ValueError("Found input variables with inconsistent numbers of "
+                                 f"samples: [{X.shape[0]}, {n_y}]")
+            Y = to_namespace(self._encode_targets(y, incremental, host_dtype(X)),
                              namespace_of(X), like=X)
         else:
             X, Y = self._validate_input(X, _host_if_array(y), incremental, reset=first_pass)
@@ -179,7 +184,8 @@ class _BaseMLP(BaseEstimator):
         """Train on Dask collections with the distributed engine."""
         data = _engine.Data(*prepare(X, y, sample_weight))
         self._check_dask_features(X, data.X, reset=first_pass)
-        encode = TargetEncoder(self._dask_binarizer(data.y, incremental, first_pass), data.X.dtype)
+        encode = TargetEncoder(self._dask_binarizer(data.y, incremental, first_pass),
+                               data.X.dtype, nonnegative=getattr(self, "loss", None) == "poisson")
         self.n_outputs_ = self._dask_n_outputs(data.y)
         layout = Layout((data.X.shape[1], *_hidden_sizes(self.hidden_layer_sizes), self.n_outputs_))
         rng = check_random_state(self.random_state)

@@ -43,8 +43,9 @@ class Part(NamedTuple):
 class TargetEncoder:
     """Turns a block of targets into 2-D float columns (one-hot for classifiers)."""
 
-    def __init__(self, binarizer, dtype):
+    def __init__(self, binarizer, dtype, nonnegative=False):
         self.binarizer, self.dtype = binarizer, np.dtype(dtype)
+        self.nonnegative = nonnegative  # loss='poisson'
 
     def __call__(self, y):
         if self.binarizer is not None:
@@ -52,6 +53,11 @@ class TargetEncoder:
             return encoded if encoded is not None else \
                 self.binarizer.transform(y).astype(self.dtype)
         y = np.asarray(y, dtype=self.dtype)
+        if self.nonnegative and bool(np.any(y < 0)):
+            raise ValueError(
+                "loss='poisson' needs non-negative targets, but y has negative values: "
+                "use loss='squared_error' or shift the targets."
+            )
         return y.reshape(y.shape[0], -1)
 
 

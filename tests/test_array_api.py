@@ -81,6 +81,9 @@ def test_errors_on_device_input(classification):
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN or infinity"):
         MLPClassifier().fit(strict(bad), y)
+    for wrong in (y[:-10], np.r_[y, y[:5]]):  # shorter and longer targets
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            MLPClassifier(max_iter=1).fit(strict(X), wrong)
 
 
 def test_cpu_device_brings_data_home(classification):

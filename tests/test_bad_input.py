@@ -51,6 +51,8 @@ FIT_CASES = {
     "validation split too small": (MLPClassifier, X[:20], Y[:20],
                                    {"early_stopping": True, "validation_fraction": 0.05},
                                    ValueError, "validation set is too small"),
+    "negative y with loss='poisson'": (MLPRegressor, X, X[:, 0], {"loss": "poisson"},
+                                       ValueError, "non-negative targets"),
 }
 
 
@@ -59,7 +61,8 @@ FIT_CASES = {
 def test_fit_refuses_bad_input(client, case, kind):
     Estimator, Xc, yc, extra, error, match = FIT_CASES[case]
     extra = dict(extra)
-    params = {k: extra.pop(k) for k in ("early_stopping", "validation_fraction") if k in extra}
+    params = {k: extra.pop(k) for k in ("early_stopping", "validation_fraction", "loss")
+              if k in extra}
     if kind == "dask":
         if Xc.shape[0] == 0:
             Xc, yc = da.zeros((0, 4), chunks=1), da.zeros((0,), chunks=1)
