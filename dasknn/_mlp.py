@@ -183,6 +183,9 @@ class _BaseMLP(BaseEstimator):
     def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
         """Train on Dask collections with the distributed engine."""
         data = _engine.Data(*prepare(X, y, sample_weight))
+        if data.sample_weight is not None and not bool((data.sample_weight != 0).any().compute()):
+            raise ValueError("Sample weights must contain at least one non-zero number: "
+                             "every row of sample_weight is zero.")
         self._check_dask_features(X, data.X, reset=first_pass)
         encode = TargetEncoder(self._dask_binarizer(data.y, incremental, first_pass),
                                data.X.dtype, nonnegative=getattr(self, "loss", None) == "poisson")

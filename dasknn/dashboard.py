@@ -12,6 +12,7 @@ plugin is installed by the first fit on a cluster (or by the preload).
 """
 
 import time
+import warnings
 from collections import OrderedDict
 
 from distributed.diagnostics.plugin import SchedulerPlugin
@@ -50,11 +51,18 @@ def dask_setup(scheduler):
 
 
 def ensure_plugin(client):
-    """Install the plugin on the client's scheduler unless it is there already."""
-    present = client.run_on_scheduler(
-        lambda dask_scheduler: PLUGIN_NAME in dask_scheduler.plugins)
-    if not present:
-        client.register_plugin(DasknnPlugin(), name=PLUGIN_NAME)
+    """Install the plugin on the client's scheduler unless it is there already. The
+    dashboard is an extra: a scheduler that cannot take it (dasknn not installed
+    there, say) costs the live page, not the fit."""
+    try:
+        present = client.run_on_scheduler(
+            lambda dask_scheduler: PLUGIN_NAME in dask_scheduler.plugins)
+        if not present:
+            client.register_plugin(DasknnPlugin(), name=PLUGIN_NAME)
+    except Exception as exc:  # noqa: BLE001 - any failure here must not stop training
+        warnings.warn(f"dasknn: the dashboard page could not be installed on the "
+                      f"scheduler ({type(exc).__name__}: {exc}); training goes on "
+                      "without it. Install dasknn where the scheduler runs to see it.")
 
 
 def publish(client, fit_id, record, max_iter):

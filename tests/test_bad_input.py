@@ -51,6 +51,8 @@ FIT_CASES = {
     "validation split too small": (MLPClassifier, X[:20], Y[:20],
                                    {"early_stopping": True, "validation_fraction": 0.05},
                                    ValueError, "validation set is too small"),
+    "all-zero sample_weight": (MLPClassifier, X, Y, {"sample_weight": np.zeros(200)},
+                               ValueError, "at least one non-zero"),
     "negative y with loss='poisson'": (MLPRegressor, X, X[:, 0], {"loss": "poisson"},
                                        ValueError, "non-negative targets"),
 }

@@ -184,3 +184,29 @@ def test_progress_bar_on_demand_and_off_when_not_interactive(capsys):
     assert "epoch" not in capsys.readouterr().err
     MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, progress=True).fit(dX, dy)
     assert "3/3" in capsys.readouterr().err
+
+
+def test_a_scheduler_refusing_the_page_does_not_stop_the_fit(monkeypatch):
+    # e.g. dasknn missing where the scheduler runs: the fit trains, with a warning
+    import warnings
+
+    import dask.array as da
+    from distributed import Client, LocalCluster
+    from sklearn.datasets import make_classification
+
+    from dasknn import MLPClassifier, dashboard
+
+    class Refused(dashboard.DasknnPlugin):
+        async def start(self, scheduler):
+            raise ModuleNotFoundError("No module named 'dasknn'")
+
+    monkeypatch.setattr(dashboard, "DasknnPlugin", Refused)
+    X, y = make_classification(n_samples=400, n_features=5, random_state=0)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(
+                da.from_array(X, chunks=(200, -1)), da.from_array(y, chunks=200))
+    assert clf.n_iter_ == 2
+    assert any("dashboard page could not be installed" in str(w.message) for w in caught)
