@@ -32,7 +32,7 @@ def feature_names(X):
     return None
 
 
-def _frame_to_array(X):
+def _frame_to_array(X, lengths=True):
     bad = [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
            or pd.api.types.is_bool_dtype(t)]
     if bad:
@@ -40,20 +40,22 @@ def _frame_to_array(X):
             f"X has non-numeric columns {bad}: an MLP needs numbers. Encode them "
             "first (e.g. dask_ml.preprocessing.Categorizer + DummyEncoder) or drop them."
         )
-    return X.to_dask_array(lengths=True)
+    return X.to_dask_array(lengths=True if lengths else None)
 
 
-def _as_array(obj, name):
+def _as_array(obj, name, lengths=True):
     if _is_frame(obj):
-        return _frame_to_array(obj) if name == "X" else obj.to_dask_array(lengths=True)
+        return _frame_to_array(obj, lengths) if name == "X" else obj.to_dask_array(lengths=True)
     if hasattr(obj, "to_dask_array"):  # a Dask Series
         return obj.to_dask_array(lengths=True)
     return obj
 
 
-def prepare_X(X):
-    """``X`` as a 2-D floating Dask array with known row chunks and one column block."""
-    X = _as_array(X, "X")
+def prepare_X(X, lengths=True):
+    """``X`` as a 2-D floating Dask array with one column block, and with known row
+    chunks unless ``lengths=False`` (prediction needs none: finding them would read
+    every partition before the prediction is even computed)."""
+    X = _as_array(X, "X", lengths)
     if not isinstance(X, da.Array):
         raise TypeError(f"Expected a Dask array or DataFrame for X, got {type(X).__name__}.")
     if X.ndim != 2:
@@ -67,7 +69,7 @@ def prepare_X(X):
             f"X has dtype {X.dtype}: an MLP needs real numbers. Convert or encode "
             "the data first (X.astype(float) for numbers stored as text)."
         )
-    if any(np.isnan(c) for c in X.chunks[0]):
+    if lengths and any(np.isnan(c) for c in X.chunks[0]):
         X = X.compute_chunk_sizes()
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})

@@ -65,7 +65,7 @@ def _output_shape(est, method, input_dtype):
 
 def lazy(est, X, method):
     """``method`` ('predict', 'predict_proba', ...) of ``est`` as a lazy collection."""
-    dX = prepare_X(X)
+    dX = prepare_X(X, lengths=False)
     check_features(est, X, dX)
     width, dtype = _output_shape(est, method, dX.dtype)
     model = _snapshot(est)

@@ -507,3 +507,21 @@ def test_partial_fit_carries_the_sgd_schedule_in_user_units(client, reg_data, pe
         assert reg.t_ == k * X.shape[0]
         assert reg._optimizer_state.learning_rate == pytest.approx(
             0.01 / (k * X.shape[0] + 1) ** 0.5)
+
+
+def test_lazy_predict_on_a_dataframe_reads_nothing_until_computed(client, clf_data, tmp_path):
+    X, y, *_ = clf_data
+    frame = pd.DataFrame(X[:400], columns=[f"f{i}" for i in range(X.shape[1])])
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(frame, y[:400])
+    log = tmp_path / "reads"
+
+    def load(i, log=str(log), frame=frame):
+        with open(log, "a") as f:
+            f.write(f"{i}\n")
+        return frame.iloc[i * 100:(i + 1) * 100]
+
+    ddf = dd.from_map(load, range(4), meta=frame.iloc[:0])
+    labels, proba = clf.predict(ddf), clf.predict_proba(ddf)
+    assert not log.exists()  # building the predictions read no partition
+    np.testing.assert_array_equal(labels.compute().to_numpy(), clf.predict(frame))
+    np.testing.assert_allclose(proba.compute(), clf.predict_proba(frame), rtol=1e-12)
