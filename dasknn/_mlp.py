@@ -4,6 +4,7 @@ No maths and no training loop live here: the estimators validate, build a plain
 :class:`~dasknn._config.Config`, call a training loop and store what it returns.
 """
 
+import copy
 import numbers
 import warnings
 
@@ -370,7 +371,7 @@ class _BaseMLP(BaseEstimator):
         for name in FITTED_ATTRIBUTES:
             if hasattr(self, name):
                 value = getattr(self, name)
-                setattr(sk, name, [a.copy() for a in value] if name in ("coefs_", "intercepts_") else value)
+                setattr(sk, name, copy.deepcopy(value))  # nothing shared with this model
         self._export_extra(sk)
         return sk
 

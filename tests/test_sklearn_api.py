@@ -117,6 +117,10 @@ def test_to_sklearn_predicts_identically(Estimator, solver):
     assert sk.score(X, y) == est.score(X, y)
     sk.coefs_[0][0, 0] += 1.0  # an independent copy
     assert est.coefs_[0][0, 0] != sk.coefs_[0][0, 0]
+    if solver == "adam":  # its loss curve too: training ours further leaves it alone
+        curve = list(sk.loss_curve_)
+        est.partial_fit(X, y)
+        assert sk.loss_curve_ == curve
 
 
 def test_to_sklearn_before_fit_raises():
