@@ -43,7 +43,22 @@ def _frame_to_array(X, lengths=True):
     return X.to_dask_array(lengths=True if lengths else None)
 
 
+def _nullable_as_float(obj):
+    """Pandas' nullable numeric dtypes (``Int64``, ``Float64``...) as float64 with
+    NA as NaN, as scikit-learn reads them; other dtypes unchanged."""
+    def nullable(t):
+        return (pd.api.types.is_extension_array_dtype(t) and pd.api.types.is_numeric_dtype(t)
+                and not pd.api.types.is_bool_dtype(t))
+
+    if obj.ndim == 2:
+        cast = {c: "float64" for c, t in obj.dtypes.items() if nullable(t)}
+        return obj.astype(cast) if cast else obj
+    return obj.astype("float64") if nullable(obj.dtype) else obj
+
+
 def _as_array(obj, name, lengths=True):
+    if hasattr(obj, "to_dask_array"):  # a Dask DataFrame or Series
+        obj = _nullable_as_float(obj)
     if _is_frame(obj):
         return _frame_to_array(obj, lengths) if name == "X" else obj.to_dask_array(lengths=True)
     if hasattr(obj, "to_dask_array"):  # a Dask Series

@@ -525,3 +525,21 @@ def test_lazy_predict_on_a_dataframe_reads_nothing_until_computed(client, clf_da
     assert not log.exists()  # building the predictions read no partition
     np.testing.assert_array_equal(labels.compute().to_numpy(), clf.predict(frame))
     np.testing.assert_allclose(proba.compute(), clf.predict_proba(frame), rtol=1e-12)
+
+
+def test_nullable_pandas_dtypes_are_read_as_floats(client):
+    # Int64 labels and Float64 columns, as scikit-learn reads them in memory
+    X, y = make_classification(n_samples=400, n_features=4, random_state=0)
+    frame = pd.DataFrame(X, columns=list("abcd")).astype({"a": "Float64"})
+    labels = pd.Series(y).astype("Int64")
+    clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(
+        dd.from_pandas(frame, npartitions=2), dd.from_pandas(labels, npartitions=2))
+    assert clf.classes_.tolist() == [0.0, 1.0]
+    reg = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(
+        dd.from_pandas(frame, npartitions=2),
+        dd.from_pandas(pd.Series(X[:, 1]).astype("Float64"), npartitions=2))
+    assert reg.n_iter_ == 2
+    labels[3] = pd.NA
+    with pytest.raises(ValueError, match="contains NaN"):
+        MLPClassifier(max_iter=1).fit(dd.from_pandas(frame, npartitions=2),
+                                      dd.from_pandas(labels, npartitions=2))
