@@ -6,6 +6,7 @@ are reduced on the cluster, so only scalars reach the client.
 """
 
 import copy
+import warnings
 
 import dask
 import dask.array as da
@@ -30,6 +31,12 @@ def check_features(est, X, dX):
             "The feature names should match those that were passed during fit: "
             f"got {list(names)}, expected {list(fitted)}."
         )
+    if (fitted is None) != (names is None):  # the warnings scikit-learn gives in memory
+        warnings.warn(
+            f"X has feature names, but {type(est).__name__} was fitted without feature names"
+            if fitted is None else
+            f"X does not have valid feature names, but {type(est).__name__} was fitted "
+            "with feature names", UserWarning)
 
 
 BLOCK_CHUNK = 1024  # rows a block's forward pass takes at a time (cache-sized)

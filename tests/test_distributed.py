@@ -233,6 +233,12 @@ def test_dask_dataframe_input(client, clf_data):
     np.testing.assert_array_equal(pred.compute().to_numpy(), clf.predict(pd.DataFrame(X_test, columns=cols)))
     with pytest.raises(ValueError, match="feature names should match"):
         clf.predict(test.rename(columns={"f0": "other"}))
+    # names on one side only: scikit-learn's warnings, as in memory
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        clf.predict(test.to_dask_array(lengths=True))
+    plain = MLPClassifier(**PARAMS).fit(ddf.to_dask_array(lengths=True), dy.to_dask_array(lengths=True))
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        plain.predict(test)
 
 
 def test_unknown_chunks_and_misaligned_y(client, clf_data):
