@@ -57,13 +57,12 @@ def _nullable_as_float(obj):
 
 
 def _as_array(obj, name, lengths=True):
-    if hasattr(obj, "to_dask_array"):  # a Dask DataFrame or Series
-        obj = _nullable_as_float(obj)
-    if _is_frame(obj):
-        return _frame_to_array(obj, lengths) if name == "X" else obj.to_dask_array(lengths=True)
-    if hasattr(obj, "to_dask_array"):  # a Dask Series
-        return obj.to_dask_array(lengths=True)
-    return obj
+    if not hasattr(obj, "to_dask_array"):  # not a Dask DataFrame or Series
+        return obj
+    obj = _nullable_as_float(obj)
+    if name == "X" and _is_frame(obj):
+        return _frame_to_array(obj, lengths)
+    return obj.to_dask_array(lengths=True)
 
 
 def prepare_X(X, lengths=True):

@@ -351,9 +351,19 @@ def rate_units(opt, factor):
         if hasattr(opt, "velocity") else opt
 
 
-def carry_rate(averaged, client):
-    """The shards' averaged optimizer state with the client's SGD rate, which the
-    schedule (``invscaling``, ``adaptive``) has moved on since the last round."""
+def starting_optimizer(state, hyper, incremental, factor):
+    """The optimizer state a fit starts from: a fresh one, or (``partial_fit``, warm
+    start) the stored one with its SGD rate in the shards' scaled units."""
+    if state.optimizer is None or not incremental:
+        return optim.init(state.params, hyper, np)
+    return rate_units(state.optimizer, factor)
+
+
+def gather_optimizer(runner, results, client, key):
+    """One optimizer state from the shards' last rounds (moments averaged, on the
+    cluster) with the client's SGD rate, which the schedule (``invscaling``,
+    ``adaptive``) has moved on since the last round."""
+    averaged = runner.result(runner.submit(_shard.average_states, *results, key=key))
     return averaged._replace(learning_rate=client.learning_rate) \
         if hasattr(averaged, "velocity") else averaged
 
@@ -363,10 +373,8 @@ def _train(state, cluster, cfg, options, seeds, classifier, incremental, resume=
     schedule = _schedule(cluster, cfg, options, seeds, state.params.dtype, classifier)
     factor = schedule.cfg.hyper.learning_rate_init / cfg.hyper.learning_rate_init
     cfg = schedule.cfg
-    if state.optimizer is None or (not resume and not incremental):  # also a replay
-        state.optimizer = optim.init(state.params, cfg.hyper, np)  # before any epoch ran
-    elif not resume:
-        state.optimizer = rate_units(state.optimizer, factor)
+    if not resume or state.optimizer is None:  # None: a replay before any epoch ran
+        state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
     n_train = sum(cluster.rows)
     if not resume:
         state.n_iter = 0
@@ -441,13 +449,11 @@ def _run_epochs(state, cluster, schedule, box, classifier, incremental, n_train)
     finally:
         bar.close()
     try:
-        averaged = cluster.runner.result(
-            cluster.submit(_shard.average_states, *box[0].results, key="dasknn-optstate"))
+        state.optimizer = gather_optimizer(cluster.runner, box[0].results, state.optimizer,
+                                           f"dasknn-optstate-{cluster.token}")
     except _lost_work():  # the model is complete: a replay would train past the stop
         warnings.warn("dasknn: a worker was lost while the optimizer state was gathered; "
                       "a later partial_fit or warm start restarts its moments.")
-        return
-    state.optimizer = carry_rate(averaged, state.optimizer)
 
 
 def _finish_epoch(state, cluster, current, cfg, classifier, n_train):

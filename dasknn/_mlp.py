@@ -6,7 +6,6 @@ No maths and no training loop live here: the estimators validate, build a plain
 
 import copy
 import numbers
-import warnings
 
 import dask.array as da
 import numpy as np
@@ -48,6 +47,8 @@ from ._validation import (
     RandomState,
     Verbose,
     check_sample_weight,
+    refuse_negative_targets,
+    refuse_zero_weights,
     validate_params,
 )
 from ._docs import CLASSIFIER_DOC, REGRESSOR_DOC
@@ -184,9 +185,8 @@ class _BaseMLP(BaseEstimator):
     def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
         """Train on Dask collections with the distributed engine."""
         data = _engine.Data(*prepare(X, y, sample_weight))
-        if data.sample_weight is not None and not bool((data.sample_weight != 0).any().compute()):
-            raise ValueError("Sample weights must contain at least one non-zero number: "
-                             "every row of sample_weight is zero.")
+        if data.sample_weight is not None:
+            refuse_zero_weights(bool((data.sample_weight != 0).any().compute()))
         self._check_dask_features(X, data.X, reset=first_pass)
         encode = TargetEncoder(self._dask_binarizer(data.y, incremental, first_pass),
                                data.X.dtype, nonnegative=getattr(self, "loss", None) == "poisson")
@@ -792,11 +792,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError(
-                "loss='poisson' needs non-negative targets, but y has negative values: "
-                "use loss='squared_error' or shift the targets."
-            )
+        if self.loss == "poisson":
+            refuse_negative_targets(y)
         # numpy input: y keeps its own dtype, as in scikit-learn (float64 targets make
         # float64 errors and gradients even for float32 X); ``dtype`` (array-API input,
         # on a GPU say) casts it to X's

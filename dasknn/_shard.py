@@ -25,6 +25,7 @@ from ._device import (
 from ._heap import roomy_heap
 from ._local import run_batches, take_rows
 from ._network import flat_loss_and_grad, predict_raw, unpack
+from ._validation import refuse_negative_targets
 
 _WARMED = set()
 
@@ -53,11 +54,8 @@ class TargetEncoder:
             return encoded if encoded is not None else \
                 self.binarizer.transform(y).astype(self.dtype)
         y = np.asarray(y, dtype=self.dtype)
-        if self.nonnegative and bool(np.any(y < 0)):
-            raise ValueError(
-                "loss='poisson' needs non-negative targets, but y has negative values: "
-                "use loss='squared_error' or shift the targets."
-            )
+        if self.nonnegative:
+            refuse_negative_targets(y)
         return y.reshape(y.shape[0], -1)
 
 

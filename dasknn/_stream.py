@@ -16,10 +16,9 @@ import weakref
 import numpy as np
 
 from . import _local
-from . import _optimizers as optim
 from . import _shard
-from ._engine import (_epoch_record, _part_tasks, auto_sync_steps, carry_rate,
-                      contiguous_groups, lr_factor, rate_units)
+from ._engine import (_epoch_record, _part_tasks, contiguous_groups, gather_optimizer,
+                      lr_factor, rate_units, starting_optimizer)
 
 
 def _check_supported(cfg, options):
@@ -46,10 +45,7 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
     factor = lr_factor(options.lr_scaling, n_shards)
     cfg = cfg._replace(hyper=cfg.hyper._replace(
         learning_rate_init=cfg.hyper.learning_rate_init * factor))
-    if state.optimizer is None or not incremental:
-        state.optimizer = optim.init(state.params, cfg.hyper, np)
-    else:
-        state.optimizer = rate_units(state.optimizer, factor)
+    state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
     n_train = sum(rows)
     batch_size = _local.batch_size_for(cfg.batch_size, n_train)
     initial = state.optimizer
@@ -63,9 +59,8 @@ def train_streaming(state, runner, data, cfg, options, encode, seeds, incrementa
     else:
         trained = [s for s in starts if s is not initial]  # the shards' last rounds
         if trained:  # one optimizer state for the next partial_fit or warm start
-            state.optimizer = carry_rate(runner.result(runner.submit(
-                _shard.average_states, *trained, key=f"dasknn-optstate-{token}")),
-                state.optimizer)
+            state.optimizer = gather_optimizer(runner, trained, state.optimizer,
+                                               f"dasknn-optstate-{token}")
     finally:
         runner.release(starts)
     state.optimizer = rate_units(state.optimizer, 1 / factor)

@@ -155,9 +155,23 @@ def check_sample_weight(sample_weight, n_samples, dtype):
             f"sample_weight has shape {sw.shape} but X has {n_samples} samples: pass "
             f"one weight per row of X, as a 1-D array of shape ({n_samples},)."
         )
-    if not np.any(sw != 0):
+    refuse_zero_weights(bool(np.any(sw != 0)))
+    return sw
+
+
+def refuse_zero_weights(any_nonzero):
+    """Raise scikit-learn's error unless some sample weight is non-zero."""
+    if not any_nonzero:
         raise ValueError(
             "Sample weights must contain at least one non-zero number: "
             "every row of sample_weight is zero."
         )
-    return sw
+
+
+def refuse_negative_targets(y):
+    """The Poisson loss needs ``y >= 0`` (numpy ``y``, a block or all of it)."""
+    if bool(np.any(y < 0)):
+        raise ValueError(
+            "loss='poisson' needs non-negative targets, but y has negative values: "
+            "use loss='squared_error' or shift the targets."
+        )
