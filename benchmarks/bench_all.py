@@ -218,8 +218,8 @@ def scaling(results, n_train, params_bytes, cores=2):
     2 workers here); the 3-worker run only checks the model. ``R(W)`` is the rounds per epoch that
     ``sync_steps='auto'`` gives.
     """
-    from dasknn._engine import auto_sync_steps
-    from dasknn._network import Layout
+    from dasknn.distributed.planning import auto_sync_steps
+    from dasknn.maths.network import Layout
 
     steps = auto_sync_steps(Layout(UNITS), BATCH, "float32")
     runs = {}  # workers: (epoch wall time, synchronisation time)

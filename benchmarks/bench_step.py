@@ -19,7 +19,7 @@ gemms
     The eight products of one step (three forward, three weight gradients, two
     error propagations) alone, with their GFLOP/s.
 kernel exact / fast
-    ``dasknn._kernel.Kernel.run`` in this process, ``exact=True`` (in-process
+    ``dasknn.maths.kernel.Kernel.run`` in this process, ``exact=True`` (in-process
     fits) and ``exact=False`` (what workers run).
 kernel fast, 2 BLAS threads
     The same with two BLAS threads (why workers keep one).
@@ -51,8 +51,8 @@ BATCH = 256
 def _problem(steps, seed=0):
     from array_api_compat import numpy as xp
 
-    from dasknn._network import Layout, Network
-    from dasknn._optimizers import Hyper, init
+    from dasknn.maths.network import Layout, Network
+    from dasknn.maths.optimizers import Hyper, init
 
     rng = np.random.RandomState(seed)
     X = rng.standard_normal((steps * BATCH, UNITS[0])).astype(np.float32)
@@ -69,8 +69,8 @@ def kernel_ms(steps=700, repeat=5, exact=False, threads=1):
     """Median milliseconds a step of ``Kernel.run`` over ``steps`` batches."""
     from threadpoolctl import threadpool_limits
 
-    from dasknn import _kernel
-    from dasknn._heap import roomy_heap
+    from dasknn.maths import kernel as _kernel
+    from dasknn.distributed.heap import roomy_heap
 
     X, Y, net, hyper, params, state, batches = _problem(steps)
     times = []

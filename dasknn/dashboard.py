@@ -11,13 +11,14 @@ it; a remote scheduler gets it with ``dask scheduler --preload dasknn.dashboard`
 plugin is installed by the first fit on a cluster (or by the preload).
 """
 
-import time
 import warnings
 from collections import OrderedDict
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-TOPIC = "dasknn"
+from .distributed.runner import TOPIC
+from .training import hooks
+
 ROUTE = "/individual-dasknn"
 PLUGIN_NAME = "dasknn"
 MAX_FITS = 20
@@ -65,10 +66,12 @@ def ensure_plugin(client):
                       "without it. Install dasknn where the scheduler runs to see it.")
 
 
-def publish(client, fit_id, record, max_iter):
-    """Log one epoch's record as a Dask event on the ``dasknn`` topic."""
-    client.log_event(TOPIC, {"fit": fit_id, "max_iter": max_iter, "time": time.time(),
-                             **record})
+class _InstallPlugin(hooks.Hook):
+    """Installs the plugin when a fit on a cluster begins."""
+
+    def begin(self, fit):
+        if fit.client is not None:
+            ensure_plugin(fit.client)
 
 
 def _page(scheduler, extra, doc):
@@ -126,3 +129,4 @@ def register_page():
 
 
 register_page()
+hooks.register(_InstallPlugin)

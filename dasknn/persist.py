@@ -17,6 +17,12 @@ True
 """
 
 TRUSTED_TYPES = (
+    "dasknn.estimators.classifier.MLPClassifier",
+    "dasknn.estimators.regressor.MLPRegressor",
+    "dasknn.maths.optimizers.AdamState",
+    "dasknn.maths.optimizers.SGDState",
+    "dasknn.maths.stopping.Progress",
+    # the same types under the module paths of 0.1.0.dev0 (files it saved)
     "dasknn._mlp.MLPClassifier",
     "dasknn._mlp.MLPRegressor",
     "dasknn._optimizers.AdamState",

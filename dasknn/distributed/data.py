@@ -1,0 +1,152 @@
+"""Lazy checks and alignment of Dask inputs: nothing here loads a whole collection.
+
+Dask DataFrames and Series become Dask arrays with known row chunks; y and
+sample_weight are chunked like X's rows; X gets a single column block. Only chunk
+sizes and (for classifiers) the set of labels are computed.
+"""
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+
+__all__ = ["is_dask", "is_frame", "align", "prepare", "prepare_X", "feature_names",
+           "label_sample"]
+
+
+def is_dask(obj):
+    """True for Dask arrays, DataFrames and Series."""
+    return obj is not None and dask.is_dask_collection(obj)
+
+
+def is_frame(obj):
+    return hasattr(obj, "columns") and hasattr(obj, "map_partitions")
+
+
+def feature_names(X):
+    """Column names of a Dask DataFrame when they are all strings, else None."""
+    if not is_frame(X):
+        return None
+    names = list(X.columns)
+    if names and all(isinstance(c, str) for c in names):
+        return np.asarray(names, dtype=object)
+    return None
+
+
+def _frame_to_array(X, lengths=True):
+    bad = [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
+           or pd.api.types.is_bool_dtype(t)]
+    if bad:
+        raise ValueError(
+            f"X has non-numeric columns {bad}: an MLP needs numbers. Encode them "
+            "first (e.g. dask_ml.preprocessing.Categorizer + DummyEncoder) or drop them."
+        )
+    return X.to_dask_array(lengths=True if lengths else None)
+
+
+def _nullable_as_float(obj):
+    """Pandas' nullable numeric dtypes (``Int64``, ``Float64``...) as float64 with
+    NA as NaN, as scikit-learn reads them; other dtypes unchanged."""
+    def nullable(t):
+        return (pd.api.types.is_extension_array_dtype(t) and pd.api.types.is_numeric_dtype(t)
+                and not pd.api.types.is_bool_dtype(t))
+
+    if obj.ndim == 2:
+        cast = {c: "float64" for c, t in obj.dtypes.items() if nullable(t)}
+        return obj.astype(cast) if cast else obj
+    return obj.astype("float64") if nullable(obj.dtype) else obj
+
+
+def _as_array(obj, name, lengths=True):
+    if not hasattr(obj, "to_dask_array"):  # not a Dask DataFrame or Series
+        return obj
+    obj = _nullable_as_float(obj)
+    if name == "X" and is_frame(obj):
+        return _frame_to_array(obj, lengths)
+    return obj.to_dask_array(lengths=True)
+
+
+def prepare_X(X, lengths=True):
+    """``X`` as a 2-D floating Dask array with one column block, and with known row
+    chunks unless ``lengths=False`` (prediction needs none: finding them would read
+    every partition before the prediction is even computed)."""
+    X = _as_array(X, "X", lengths)
+    if not isinstance(X, da.Array):
+        raise TypeError(f"Expected a Dask array or DataFrame for X, got {type(X).__name__}.")
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D Dask array for X, got {X.ndim} dimension(s) with shape "
+            f"{X.shape}. Reshape it to (n_samples, n_features), e.g. X.reshape(-1, 1) "
+            "for a single feature."
+        )
+    if not (np.issubdtype(X.dtype, np.number) and not np.issubdtype(X.dtype, np.complexfloating)):
+        raise ValueError(
+            f"X has dtype {X.dtype}: an MLP needs real numbers. Convert or encode "
+            "the data first (X.astype(float) for numbers stored as text)."
+        )
+    if lengths and any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X has shape {X.shape}: at least one sample and one feature are "
+                         "required.")
+    return X
+
+
+def align(v, X, name):
+    """Chunk the rows of ``v`` (Dask, numpy or pandas) like the rows of ``X``."""
+    if v is None:
+        return None
+    if not is_dask(v):
+        v = np.asarray(v)
+        if v.ndim == 0 and name == "sample_weight":  # one weight for every row
+            v = np.full(X.shape[0], v, dtype=np.float64)
+        elif v.ndim == 0:
+            raise ValueError(f"{name} is a scalar: pass one entry per row of X.")
+        _check_length(v, X, name)
+        return da.from_array(v, chunks=(X.chunks[0],) + v.shape[1:])
+    v = _as_array(v, name)
+    if any(np.isnan(c) for c in v.chunks[0]):
+        v = v.compute_chunk_sizes()
+    _check_length(v, X, name)
+    if v.chunks[0] != X.chunks[0] or any(len(c) > 1 for c in v.chunks[1:]):
+        # one block per row block of X: split columns would pair blocks wrongly
+        v = v.rechunk((X.chunks[0],) + tuple((s,) for s in v.shape[1:]))
+    return v
+
+
+def _check_length(v, X, name):
+    if v.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but {name} has {v.shape[0]}: pass one {name} "
+            "entry per row of X."
+        )
+
+
+def prepare(X, y, sample_weight=None):
+    """Return ``(X, y, sample_weight)`` as Dask arrays sharing ``X``'s row chunks."""
+    X = prepare_X(X)
+    if y is None:
+        raise ValueError("fit requires y to be passed, but the target y is None: pass the "
+                         "targets as a Dask array or Series chunked like X.")
+    y = align(y, X, "y")
+    if y is not None and y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    sw = align(sample_weight, X, "sample_weight")
+    if sw is not None and sw.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {sw.shape}.")
+    return X, y, sw
+
+
+def label_sample(y):
+    """What a classifier learns its classes from, with one small compute: the sorted
+    labels of a 1-D ``y``, or the first rows of a multilabel indicator matrix."""
+    if y.ndim == 2:
+        return y[: min(y.shape[0], 100)].compute()
+    labels = np.unique(da.unique(y).compute())
+    if labels.dtype.kind == "f" and np.isnan(labels).any():
+        raise ValueError("Input y contains NaN: drop or label those rows first.")
+    return labels

@@ -1,0 +1,209 @@
+"""Data-parallel training on Dask data: the entry points of the distributed engine.
+
+Each training slot trains on the rows it holds (its *shard*) for a round of local
+minibatch steps, then the models are averaged, weighted by the rows trained; the
+next round starts from the average. The data is held on the workers
+(:mod:`.held`) or streamed through them (:mod:`.streamed`); either way the epochs
+run in the one driver of :mod:`dasknn.training.driver`. ``sync='gradient'``
+averages gradients every step instead, and L-BFGS sums the full-batch loss and
+gradient over shards.
+
+The engine reads a :class:`~dasknn.training.config.Config` and a
+:class:`~dasknn.distributed.planning.Distribution`, never an estimator, calls the
+hooks it is given, and runs the same code on a cluster or in-process
+(:mod:`.runner`).
+"""
+
+import uuid
+import warnings
+
+import numpy as np
+
+from ..maths import optimizers as optim
+from ..maths.network import penalty
+from ..training import driver
+from ..training.hooks import Fit, Hook, registered
+from ..training.local import finish_lbfgs, minimize_lbfgs
+from . import held, shards, streamed, tasks
+from .planning import Seeds, lr_factor, scaled, should_stream, starting_optimizer
+from .runner import current_runner
+
+MAX_REPLAYS = 2
+
+
+class _Events(Hook):
+    """Publishes each epoch's record as a Dask event (topic ``"dasknn"``)."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def begin(self, fit):
+        self.fit = fit
+
+    def epoch_end(self, record):
+        self.runner.publish(self.fit.id, record, self.fit.max_iter)
+
+
+def _hooks(runner, hooks):
+    """The hooks of a run: the caller's, and on a cluster the Dask events and the
+    registered ones (the dashboard's)."""
+    if not hasattr(runner, "client"):
+        return list(hooks)
+    return [*hooks, _Events(runner), *registered()]
+
+
+def _run(state, source, cfg, runner, token, hooks, incremental):
+    fit = Fit(token, cfg.max_iter, getattr(runner, "client", None))
+    return driver.run(state, source, cfg, fit, _hooks(runner, hooks), incremental)
+
+
+def fit_stochastic(state, data, cfg, distribution, targets, rng, classifier, incremental,
+                   hooks=()):
+    """Train with 'sgd' or 'adam' on Dask data (a :class:`~.shards.Data`), updating
+    ``state`` (a FitState)."""
+    seeds = Seeds(rng)
+    with current_runner() as runner:
+        if hasattr(runner, "client") and should_stream(
+                distribution.persist, _nbytes(data), runner.free_memory()):
+            return _train_streaming(state, runner, data, cfg, distribution, targets, seeds,
+                                    incremental, hooks)
+        for attempt in range(MAX_REPLAYS + 1):
+            built = None
+            try:
+                built = shards.build(runner, data, targets, cfg, seeds, distribution.device)
+                _train_held(state, built, cfg, distribution, seeds, classifier, incremental,
+                            attempt > 0, hooks)
+                return state
+            except lost_work() as exc:
+                _replay_or_raise(exc, attempt, state)
+            finally:
+                if built is not None:
+                    runner.release(built.futures)
+    return state
+
+
+def _nbytes(data):
+    return data.X.nbytes + (data.y.nbytes if data.y is not None else 0)
+
+
+def _replay_or_raise(exc, attempt, state):
+    if attempt == MAX_REPLAYS:
+        raise RuntimeError(
+            f"dasknn: the fit lost work on a worker {MAX_REPLAYS + 1} times "
+            f"({type(exc).__name__}); a task may be killing its worker (memory?). "
+            "Check the workers' logs, give them more memory, or use "
+            "persist=False to stream the data."
+        ) from exc
+    warnings.warn(
+        f"dasknn: a worker lost work ({type(exc).__name__}); rebuilding the "
+        f"shards and replaying from epoch {state.n_iter + 1}, the checkpoint "
+        "of the last finished epoch."
+    )
+
+
+def lost_work():
+    """Exceptions meaning a worker died with our work: replay from the checkpoint
+    (``wait`` on several futures raises the plural ``FuturesCancelledError``)."""
+    from distributed import KilledWorker, client
+
+    return (KilledWorker, client.FutureCancelledError,
+            getattr(client, "FuturesCancelledError", client.FutureCancelledError))
+
+
+def gather_optimizer(runner, results, current, key):
+    """One optimizer state from the shards' last rounds (moments averaged, on the
+    cluster) with the client's SGD rate (``current``'s), which the schedule
+    (``invscaling``, ``adaptive``) has moved on since the last round."""
+    averaged = runner.result(runner.submit(tasks.average_states, *results, key=key))
+    return optim.with_rate(averaged, optim.schedule_rate(current))
+
+
+def _train_held(state, built, cfg, distribution, seeds, classifier, incremental, resume,
+                hooks):
+    """Run the epochs on held shards (all, or with ``resume`` those after ``state.n_iter``)."""
+    factor = lr_factor(distribution.lr_scaling, len(built.futures)) \
+        if distribution.sync == "model" else 1
+    cfg = scaled(cfg, factor)
+    plan = held.schedule(built, cfg, distribution, seeds, state.params.dtype, classifier)
+    if not resume or state.optimizer is None:  # None: a replay before any epoch ran
+        state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
+    if not resume:
+        state.n_iter = 0
+    source = held.HeldEpochs(plan, incremental)
+    try:
+        if _run(state, source, cfg, built.runner, built.token, hooks, incremental):
+            _keep_optimizer(state, built.runner, source, built.token)
+    finally:
+        source.release()
+    state.optimizer = optim.scale_rate(state.optimizer, 1 / factor)
+    return state
+
+
+def _keep_optimizer(state, runner, source, token):
+    """The shards' optimizer states as one, for ``partial_fit`` and warm starts."""
+    results = source.last_results()
+    if not results:
+        return
+    try:
+        state.optimizer = gather_optimizer(runner, results, state.optimizer,
+                                           f"dasknn-optstate-{token}")
+    except lost_work():  # the model is complete: a replay would train past the stop
+        warnings.warn("dasknn: a worker was lost while the optimizer state was gathered; "
+                      "a later partial_fit or warm start restarts its moments.")
+
+
+def _train_streaming(state, runner, data, cfg, distribution, targets, seeds, incremental,
+                     hooks):
+    """Fit with 'sgd' or 'adam', streaming X's blocks; updates ``state``."""
+    streamed.check_supported(cfg, distribution)
+    token = uuid.uuid4().hex[:12]
+    parts = shards.part_tasks(data, targets, cfg, seeds, token, distribution.device)
+    rows = [r for r in data.X.chunks[0] if r > 0]
+    factor = lr_factor(distribution.lr_scaling, max(1, min(runner.n_workers, len(parts))))
+    cfg = scaled(cfg, factor)
+    state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
+    state.n_iter = 0
+    source = streamed.StreamedEpochs(runner, parts, rows, cfg, seeds, token, state.optimizer)
+    try:
+        if _run(state, source, cfg, runner, token, hooks, incremental):
+            _keep_optimizer(state, runner, source, token)
+    finally:
+        source.release()
+    state.optimizer = optim.scale_rate(state.optimizer, 1 / factor)
+    return state
+
+
+# --------------------------------------------------------------------------- L-BFGS
+def fit_lbfgs(state, data, cfg, targets, rng, device="auto"):
+    """Full-batch L-BFGS-B on Dask data: loss and gradient tree-summed over shards."""
+    seeds = Seeds(rng)
+    with current_runner() as runner:
+        built = shards.build(runner, data, targets, cfg._replace(early_stopping=False), seeds,
+                             device)
+        try:
+            _run_lbfgs(state, built, cfg)
+        finally:
+            runner.release(built.futures)
+    return state
+
+
+def _run_lbfgs(state, built, cfg):
+    calls = iter(range(10**9))
+    layout, alpha = cfg.net.layout, cfg.net.alpha
+
+    def fun(flat):
+        i = next(calls)
+        sums = [built.submit(tasks.loss_grad_sums, flat, s, cfg.net,
+                             key=f"dasknn-lossgrad-{i}-{k}", k=k)
+                for k, s in enumerate(built.futures)]
+        try:
+            loss, grad, weight = built.runner.result(
+                built.submit(tasks.add, *sums, key=f"dasknn-sum-{i}"))
+        finally:
+            built.runner.release(sums)
+        pen, pen_grad = penalty(flat, layout, alpha, weight)
+        return loss / weight + pen, (grad / weight + pen_grad).astype(np.float64)
+
+    result = minimize_lbfgs(fun, state.params, cfg)
+    finish_lbfgs(state, result, cfg)
+    state.params = result.x.astype(state.params.dtype)

@@ -1,0 +1,170 @@
+"""The held-data strategy: shards live in the workers' memory for the whole fit; an
+epoch is a chain of rounds submitted at once, and the next epoch is submitted before
+the client has gathered this one whenever nothing it learns can change the next.
+
+``sync='model'``: each round runs local steps on every shard, then averages the
+models. ``sync='gradient'``: each round is one step of synchronous SGD.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..maths import optimizers as optim
+from ..maths import scores
+from ..training.batches import batch_size_for
+from ..training.driver import EpochResult
+from . import tasks
+from .planning import round_plan, sync_steps
+
+
+class Submitted(NamedTuple):
+    """One epoch on the cluster: averaged parameters, per-shard results, summaries,
+    and with early stopping the validation statistics of the averaged parameters
+    (submitted with the epoch, so the client gathers everything at once)."""
+
+    params: object
+    results: list
+    summaries: list
+    validation: list
+
+
+class Schedule(NamedTuple):
+    """Submits epochs: everything about an epoch that does not change between epochs."""
+
+    shards: object  # shards.Shards
+    cfg: object  # with the learning rate scaled for averaging
+    sync: str
+    n_rounds: int
+    per_round: list
+    batch_size: int
+    seeds: object
+    classifier: bool
+
+    def submit(self, epoch, params, starts, learning_rate):
+        run = self._gradient_sync if self.sync == "gradient" else self._model_sync
+        params, results, summaries = run(epoch, params, starts, learning_rate)
+        return Submitted(params, results, summaries, self._validation(epoch, params))
+
+    def _plan(self, epoch, k, first, count, learning_rate):
+        return tasks.Plan(self.seeds(1, epoch, k), first, count,
+                          min(self.batch_size, self.shards.rows[k]), self.cfg.shuffle,
+                          learning_rate)
+
+    def _model_sync(self, epoch, params, starts, lr):
+        """Rounds of local steps on every shard, each followed by an average."""
+        summaries, results, sh = [], starts, self.shards
+        for r in range(self.n_rounds):
+            results = [
+                sh.submit(tasks.train_round, params, results[k], sh.futures[k],
+                          self._plan(epoch, k, r * self.per_round[k], self.per_round[k], lr),
+                          self.cfg, key=f"dasknn-round-{epoch}-{r}-{k}", k=k)
+                for k in range(len(sh.futures))
+            ]
+            params = sh.submit(tasks.average, *results, key=f"dasknn-average-{epoch}-{r}")
+            summaries.append(sh.submit(tasks.summarize, *results,
+                                       key=f"dasknn-summary-{epoch}-{r}"))
+        return params, results, summaries
+
+    def _gradient_sync(self, epoch, params, starts, lr):
+        """Exact synchronous SGD: the shards' gradients combined at every step."""
+        sh = self.shards
+        state = sh.submit(tasks.start_step, params, starts[0], key=f"dasknn-step-{epoch}-start")
+        summaries = []
+        data_only = self.cfg.net._replace(alpha=0.0)  # the penalty is added once, not per shard
+        for r in range(self.n_rounds):
+            grads = [sh.submit(tasks.grad_at, state, sh.futures[k],
+                               self._plan(epoch, k, r, 1, lr), data_only,
+                               key=f"dasknn-grad-{epoch}-{r}-{k}", k=k)
+                     for k in range(len(sh.futures))]
+            summaries.append(sh.submit(tasks.step_summary, state, self.cfg, *grads,
+                                       key=f"dasknn-summary-{epoch}-{r}"))
+            state = sh.submit(tasks.apply_step, state, self.cfg, lr, *grads,
+                              key=f"dasknn-average-{epoch}-{r}")
+        params = sh.submit(tasks.params_of, state, key=f"dasknn-params-{epoch}")
+        return params, [state] * len(sh.futures), summaries
+
+    def _validation(self, epoch, params):
+        """The scoring of ``params`` on every shard's validation rows (early stopping)."""
+        if not self.cfg.early_stopping:
+            return []
+        sh = self.shards
+        return [sh.submit(tasks.score_stats, params, s, self.cfg.net, self.classifier,
+                          key=f"dasknn-validate-{epoch}-{k}", k=k)
+                for k, s in enumerate(sh.futures)]
+
+
+def schedule(shards, cfg, distribution, seeds, dtype, classifier):
+    """Fix rounds and batches per epoch for ``cfg`` (its rate already scaled)."""
+    batch_size = batch_size_for(cfg.batch_size, sum(shards.rows))
+    steps = sync_steps(distribution, cfg.net.layout, batch_size, dtype)
+    n_rounds, per_round = round_plan(shards.rows, batch_size, steps)
+    return Schedule(shards, cfg, distribution.sync, n_rounds, per_round, batch_size, seeds,
+                    classifier)
+
+
+def may_run_ahead(state, cfg, incremental, epoch):
+    """Whether epoch ``epoch + 1`` can be submitted before ``epoch``'s results are in.
+
+    Only when nothing the client learns from ``epoch`` can change the next one: a
+    stall counter (of training losses, or of validation scores with early stopping)
+    at least one short of ``n_iter_no_change``, so ``epoch`` can neither stop the fit
+    nor lower an 'adaptive' learning rate. The model is the same either way. An
+    epoch's validation tasks are submitted with it, so the scheduler ranks them ahead
+    of the next epoch's rounds.
+    """
+    return (not incremental and epoch + 1 < cfg.max_iter
+            and state.progress.no_improvement_count + 1 <= cfg.n_iter_no_change)
+
+
+class HeldEpochs:
+    """Epoch source of the held strategy. ``box`` holds the epoch being finished
+    first, then the next one when it was submitted ahead; :meth:`release` frees
+    whatever is still there."""
+
+    def __init__(self, schedule, incremental):
+        self.schedule, self.incremental, self.box = schedule, incremental, []
+        self.n_train = sum(schedule.shards.rows)
+
+    def epoch(self, epoch, state):
+        self._advance(epoch, state)
+        cfg = self.schedule.cfg
+        if may_run_ahead(state, cfg, self.incremental, epoch):  # workers never wait for us
+            next_rate = optim.schedule_rate(
+                optim.end_epoch(state.optimizer, cfg.hyper, state.t + self.n_train))
+            self.box.append(self.schedule.submit(epoch + 1, self.box[0].params,
+                                                 self.box[0].results, next_rate))
+        return self._finish(state, self.box[0])
+
+    def _advance(self, epoch, state):
+        """Make ``box[0]`` epoch ``epoch``: submit it from the state's model (the first
+        epoch) or from the previous epoch, unless it was submitted ahead."""
+        rate = optim.schedule_rate(state.optimizer)
+        if not self.box:
+            starts = [state.optimizer] * len(self.schedule.shards.futures)
+            self.box.append(self.schedule.submit(epoch, state.params, starts, rate))
+            return
+        previous = self.box[0]
+        if len(self.box) == 1:
+            self.box.append(self.schedule.submit(epoch, previous.params, previous.results,
+                                                 rate))
+        self.box.pop(0)
+        self.schedule.shards.runner.release(previous)
+
+    def _finish(self, state, current):
+        """Gather an epoch's scalars, checkpoint and validation statistics."""
+        rounds, params, stats = self.schedule.shards.runner.gather(
+            [current.summaries, current.params, current.validation])
+        state.params = np.asarray(params)
+        loss = sum(r[0] for r in rounds) / max(1, sum(r[1] for r in rounds))
+        val = None
+        if self.schedule.cfg.early_stopping:
+            val = lambda _p: scores.combine(stats, self.schedule.classifier)  # noqa: E731
+        return EpochResult(loss, self.n_train, val, rounds, len(self.schedule.shards.futures))
+
+    def last_results(self):
+        """The shards' last round results of the last finished epoch."""
+        return self.box[0].results
+
+    def release(self):
+        self.schedule.shards.runner.release(self.box)

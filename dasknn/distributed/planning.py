@@ -1,0 +1,188 @@
+"""Plans of a distributed fit, computed on the client from sizes alone: seeds, how
+parts group into shards, rounds per epoch, the learning-rate rule, whether to stream.
+
+Plain functions of numbers (no Dask, no cluster), so a plan is the same whatever
+the placement and can be tested without a cluster.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..maths import optimizers as optim
+from ..training.config import check_validation_size
+
+
+class Distribution(NamedTuple):
+    """How to distribute: our keyword-only estimator parameters."""
+
+    sync: str = "model"  # 'model' (local SGD + averaging) or 'gradient'
+    sync_steps: object = "auto"  # local steps between averages, or 'auto'
+    lr_scaling: str | None = "linear"  # learning-rate rule for W averaged workers
+    persist: object = "auto"  # hold the data on the cluster (True) or stream it (False)
+    device: str = "auto"  # 'auto' follows the chunks, 'cuda' / 'cpu' move them
+
+
+class Seeds:
+    """Deterministic seeds for every shard, epoch and part of a fit.
+
+    Examples
+    --------
+    >>> seeds = Seeds(np.random.RandomState(0))
+    >>> seeds(1, 0, 2) == seeds(1, 0, 2), seeds(1, 0, 2) == seeds(1, 0, 3)
+    (True, False)
+    """
+
+    def __init__(self, rng):
+        self.base = int(rng.randint(np.iinfo(np.int32).max))
+
+    def __call__(self, *path):
+        return int(np.random.SeedSequence([self.base, *path]).generate_state(1)[0])
+
+
+def lr_factor(rule, n_shards):
+    """Learning-rate multiplier for ``n_shards`` averaged models.
+
+    Averaging W models makes 1/W as many sequential updates per epoch; 'linear'
+    scales the rate by W, 'sqrt' by sqrt(W), None keeps it.
+
+    Examples
+    --------
+    >>> lr_factor("linear", 4), lr_factor("sqrt", 4), lr_factor(None, 4)
+    (4, 2.0, 1)
+    """
+    if rule == "linear":
+        return n_shards
+    if rule == "sqrt":
+        return math.sqrt(n_shards)
+    return 1
+
+
+def scaled(cfg, factor):
+    """``cfg`` with its initial learning rate multiplied by ``factor``."""
+    return cfg._replace(hyper=cfg.hyper._replace(
+        learning_rate_init=cfg.hyper.learning_rate_init * factor))
+
+
+def starting_optimizer(state, hyper, incremental, factor):
+    """The optimizer state a fit starts from: a fresh one, or (``partial_fit``, warm
+    start) the stored one with its SGD rate in the shards' scaled units."""
+    if state.optimizer is None or not incremental:
+        return optim.init(state.params, hyper, np)
+    return optim.scale_rate(state.optimizer, factor)
+
+
+def auto_sync_steps(layout, batch_size, dtype, target_seconds=1.0):
+    """Local steps per round so that a round computes for about ``target_seconds``.
+
+    A deterministic estimate (the model must not depend on timing): 6 flops per
+    weight and sample for a forward and backward pass, at 40 GFLOP/s per core in
+    float32 and 20 in float64 (measured on a worker: 2.1 ms per float32 step of the
+    100-256-128-10 benchmark MLP, batch 256), plus 0.1 ms of fixed cost a step. A
+    synchronisation costs 20-30 ms, so rounds of a second keep it under 5%.
+
+    Examples
+    --------
+    >>> from dasknn.maths.network import Layout
+    >>> auto_sync_steps(Layout((100, 256, 128, 10)), 256, "float32")
+    419
+    """
+    weights = sum(i * o for i, o in layout.shapes)
+    flops_per_second = 4e10 if np.dtype(dtype).itemsize <= 4 else 2e10
+    step_seconds = 1e-4 + 6.0 * batch_size * weights / flops_per_second
+    return max(8, math.ceil(target_seconds / step_seconds))
+
+
+def sync_steps(distribution, layout, batch_size, dtype):
+    """Local steps between averages: 1 for gradient sync, else the setting or 'auto'."""
+    if distribution.sync == "gradient":
+        return 1
+    if distribution.sync_steps == "auto":
+        return auto_sync_steps(layout, batch_size, dtype)
+    return int(distribution.sync_steps)
+
+
+def val_fraction(cfg):
+    """Share of each block held out for validation (0 without early stopping)."""
+    return cfg.validation_fraction if cfg.early_stopping else 0.0
+
+
+def n_validation(n_rows, fraction):
+    """Rows of an ``n_rows`` block held out for validation.
+
+    Examples
+    --------
+    >>> n_validation(9000, 0.1), n_validation(5, 0.1), n_validation(5, 0.0)
+    (900, 1, 0)
+    """
+    return int(np.ceil(fraction * n_rows)) if fraction else 0
+
+
+def contiguous_groups(n_parts, n_shards):
+    """Part indices of each shard: ``n_shards`` contiguous runs of about equal length.
+
+    Examples
+    --------
+    >>> [list(g) for g in contiguous_groups(5, 2)]
+    [[0, 1], [2, 3, 4]]
+    """
+    bounds = [round(k * n_parts / n_shards) for k in range(n_shards + 1)]
+    return [range(bounds[k], bounds[k + 1]) for k in range(n_shards)]
+
+
+def part_rows(row_chunks, cfg):
+    """``(training rows, validation rows)`` of each non-empty row block.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> part_rows((10, 0, 5), SimpleNamespace(early_stopping=True, validation_fraction=0.2))
+    [(8, 2), (4, 1)]
+    """
+    fraction = val_fraction(cfg)
+    return [(r - n_validation(r, fraction), n_validation(r, fraction))
+            for r in row_chunks if r > 0]
+
+
+def shard_sizes(rows, groups, cfg):
+    """``(training rows, validation rows)`` of each shard from its parts' ``rows``;
+    refuses a shard without training rows or a validation set under 2 rows."""
+    sizes = [tuple(map(sum, zip(*(rows[i] for i in g)))) for g in groups]
+    if min(s[0] for s in sizes) == 0:
+        raise ValueError("A shard of X has no training rows after the validation split: "
+                         "rechunk X into fewer, larger blocks.")
+    check_validation_size(sum(s[1] for s in sizes), cfg)
+    return sizes
+
+
+def round_plan(rows, batch_size, steps):
+    """Rounds per epoch, and batches per shard per round, so that every shard (of
+    ``rows`` training rows each) ends its epoch in the same round.
+
+    Examples
+    --------
+    >>> round_plan([1000, 600], 100, 4)
+    (3, [4, 2])
+    """
+    batches = [math.ceil(n / min(batch_size, n)) for n in rows]
+    n_rounds = max(1, math.ceil(max(batches) / steps))
+    return n_rounds, [math.ceil(b / n_rounds) for b in batches]
+
+
+def should_stream(persist, nbytes, free):
+    """Stream blocks through the workers instead of holding them: ``persist=False``,
+    or 'auto' when ``nbytes`` of data does not fit three times into the workers'
+    ``free`` memory (None: unknown), as building shards holds a block's part and the
+    concatenated shard at once.
+
+    Examples
+    --------
+    >>> should_stream("auto", 10, 100), should_stream("auto", 40, 100), should_stream(False, 1, None)
+    (False, True, True)
+    """
+    if persist is True:
+        return False
+    if persist is False:
+        return True
+    return free is not None and 3 * nbytes > free

@@ -1,0 +1,228 @@
+"""Where engine tasks run: on a ``dask.distributed`` cluster, or in this process.
+
+The engine writes ``runner.submit(fn, *args, key=..., worker=...)`` once; a
+:class:`ClusterRunner` turns that into a future on the cluster, an
+:class:`InlineRunner` (no distributed Client) calls ``fn`` at once. Both expose the
+same few verbs, so the training algorithm is written a single time.
+"""
+
+import contextlib
+import time
+
+import dask
+
+TOPIC = "dasknn"  # the Dask event topic of every epoch's record
+
+
+class InlineRunner:
+    """Runs every task immediately in this process (dask's local scheduler for data)."""
+
+    n_workers = 1
+
+    def parts(self, delayed_parts, source=None, keys=()):
+        return list(dask.compute(*delayed_parts)), [None] * len(delayed_parts)
+
+    def homes(self, where, groups):
+        return [None] * len(groups)
+
+    def settle(self, futures):
+        pass
+
+    def submit(self, fn, *args, key=None, worker=None):
+        return fn(*args)
+
+    def gather(self, items):
+        return items
+
+    def result(self, item):
+        return item
+
+    def release(self, *items):
+        pass
+
+
+def training_slots(nthreads):
+    """One training slot per worker thread: worker addresses, each repeated as many
+    times as it has threads, first slots of every worker before second ones.
+
+    A slot gets its own shard and runs its rounds in one of the worker's threads, so
+    a worker of several threads trains on all of them (its BLAS keeps the one thread
+    the nanny gives it).
+
+    Examples
+    --------
+    >>> training_slots({"tcp://b:1": 1, "tcp://a:1": 2})
+    ['tcp://a:1', 'tcp://b:1', 'tcp://a:1']
+    """
+    workers = sorted(nthreads)  # client.nthreads() lists every worker
+    most = max(nthreads.values(), default=0)
+    return [w for i in range(most) for w in workers if nthreads[w] > i]
+
+
+WORKER_WAIT = 60.0  # seconds a fit waits for a cluster that has no worker yet
+
+
+def _wait_for_workers(client):
+    """The workers' thread counts, once at least one worker has joined (an adaptive
+    cluster scaled to zero, or workers still starting)."""
+    nthreads = client.nthreads()
+    if nthreads:
+        return nthreads
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError:
+        raise RuntimeError(
+            f"The Dask cluster has no workers (waited {WORKER_WAIT:.0f} s): start some "
+            "(cluster.scale(n), or `dask worker <scheduler address>`) and fit again."
+        ) from None
+    return client.nthreads()
+
+
+class ClusterRunner:
+    """Runs tasks on the workers of a ``distributed.Client``."""
+
+    def __init__(self, client):
+        self.client = client
+        self.workers = training_slots(_wait_for_workers(client))
+        self.n_workers = len(self.workers)
+
+    def publish(self, fit_id, record, max_iter):
+        """Log an epoch's record as a Dask event on the topic :data:`TOPIC`."""
+        self.client.log_event(TOPIC, {"fit": fit_id, "max_iter": max_iter,
+                                      "time": time.time(), **record})
+
+    def parts(self, delayed_parts, source=None, keys=()):
+        """Start computing the parts; return their futures and the workers of each.
+
+        When the row blocks of ``source`` they are built from (``keys``, one per part)
+        all sit in the cluster's memory, the scheduler runs each part where its X block
+        lies (unless its other inputs or work stealing move it: that costs a transfer,
+        never a different model), so the workers are taken from the blocks at once and
+        the parts compute while the driver submits the shards (a part's error, e.g. NaN
+        in X, then surfaces in :meth:`settle`). Otherwise this waits for the parts,
+        raising a part's own error, and asks where they landed.
+        """
+        futures = self.client.compute(delayed_parts)
+        try:
+            where = self._holders(source, keys) if source is not None else None
+            if where is None:
+                self.settle(futures)
+                where = (self._holders(futures, [f.key for f in futures])
+                         or [set()] * len(futures))
+        except BaseException:
+            self.release(futures)
+            raise
+        return futures, where
+
+    def settle(self, futures):
+        """Wait for ``futures``; raise the first failed task's own exception."""
+        from distributed import wait
+
+        wait(futures)
+        for f in futures:
+            if f.status == "error":
+                f.result()  # raises the task's own exception (e.g. NaN in X)
+
+    def _holders(self, collection, keys):
+        """The workers holding each of ``keys`` (futures of ``collection``), or None
+        when one of them is not in memory."""
+        from distributed import futures_of
+
+        held = {f.key: f for f in futures_of(collection)}
+        if not keys or any(k not in held for k in keys):
+            return None
+        who_has = self.client.who_has([held[k] for k in keys])
+        if any(not who_has.get(k) for k in keys):
+            return None
+        return [set(who_has[k]) for k in keys]
+
+    def homes(self, where, groups):
+        """The worker slot each group of parts (lists of part indices) trains on: the
+        one already holding most of its parts (``where[i]``: the workers holding part
+        ``i``), each slot used once."""
+        free, homes = list(self.workers), []
+        for group in groups:
+            counts = {w: sum(w in where[i] for i in group) for w in free}
+            home = max(free, key=lambda w: (counts[w], -free.index(w)))
+            free.remove(home)
+            homes.append(home)
+        return homes
+
+    def free_memory(self):
+        """Bytes the workers may still use under their memory limits (None when a
+        worker has no limit)."""
+        return self.client.run_on_scheduler(_free_memory)
+
+    def compute_on(self, delayed, worker):
+        """Compute a delayed object, preferably on ``worker``; return its future."""
+        return self.client.compute(delayed, workers=[worker], allow_other_workers=True)
+
+    def submit(self, fn, *args, key=None, worker=None):
+        kwargs = {"pure": False}
+        if key is not None:
+            kwargs["key"] = key
+        if worker is not None:
+            kwargs.update(workers=[worker], allow_other_workers=True)
+        return self.client.submit(fn, *args, **kwargs)
+
+    def gather(self, items):
+        return self.client.gather(items)
+
+    def result(self, future):
+        """Gather one future and release it, failed or not: a failed future that its
+        traceback keeps alive would pin its inputs (the training data) on the cluster."""
+        try:
+            return self.client.gather(future)
+        finally:
+            self.release(future)
+
+    def release(self, *items):
+        """Drop our references so the scheduler can forget these results (their
+        dependents, already computed or still queued, are left alone)."""
+        for f in _flatten(items):
+            if hasattr(f, "release"):
+                f.release()
+
+
+def _free_memory(dask_scheduler):
+    workers = list(dask_scheduler.workers.values())
+    if not workers or any(not ws.memory_limit for ws in workers):
+        return None
+    return sum(max(0, ws.memory_limit - ws.memory.process) for ws in workers)
+
+
+def _flatten(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+@contextlib.contextmanager
+def current_runner():
+    """The runner for the Client in scope: a worker's client inside a task, the
+    default client otherwise, or in-process execution when there is none."""
+    try:
+        from distributed import get_worker, worker_client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        yield InlineRunner()
+        return
+    try:
+        get_worker()
+        inside_task = True
+    except ValueError:
+        inside_task = False
+    from distributed import default_client, span
+
+    if inside_task:
+        with worker_client() as client, span("dasknn-fit"):
+            yield ClusterRunner(client)
+        return
+    try:
+        client = default_client()
+    except ValueError:
+        yield InlineRunner()
+        return
+    with span("dasknn-fit"):
+        yield ClusterRunner(client)

@@ -1,0 +1,82 @@
+"""From Dask blocks to training shards: one part task per row block, grouped into one
+contiguous shard per training slot and concatenated on the worker that holds most of it."""
+
+import uuid
+from typing import NamedTuple
+
+import dask
+
+from . import tasks
+from .planning import contiguous_groups, part_rows, shard_sizes, val_fraction
+
+
+class Data(NamedTuple):
+    """Dask arrays of one fit, rows chunked alike."""
+
+    X: object
+    y: object
+    sample_weight: object
+
+
+def part_tasks(data, targets, cfg, seeds, token, device):
+    """One delayed :func:`~dasknn.distributed.tasks.make_part` per non-empty row block
+    of X (``dasknn-part-<i>``)."""
+    blocks = [data.X.to_delayed().ravel(), data.y.to_delayed().ravel()]
+    blocks.append(data.sample_weight.to_delayed().ravel() if data.sample_weight is not None
+                  else [None] * len(blocks[0]))
+    make = dask.delayed(tasks.make_part, pure=True)
+    rows, fraction = data.X.chunks[0], val_fraction(cfg)
+    delayed = [make(x, y, w, targets, data.X.dtype, fraction, seeds(0, i), device, rows[i],
+                    dask_key_name=f"dasknn-part-{i}-{token}")
+               for i, (x, y, w) in enumerate(zip(*blocks)) if rows[i] > 0]
+    if not delayed:
+        raise ValueError("X has no rows: every block is empty.")
+    return delayed
+
+
+class Shards(NamedTuple):
+    """The shards of a fit (futures, one per training slot) and what the epochs need."""
+
+    runner: object
+    futures: list
+    homes: list  # the worker slot of each shard
+    rows: list  # training rows per shard
+    val_rows: list
+    token: str
+
+    def submit(self, fn, *args, key, k=None):
+        """Submit a task of this fit (``key`` gets the fit's token), on shard ``k``'s worker."""
+        return self.runner.submit(fn, *args, key=f"{key}-{self.token}",
+                                  worker=None if k is None else self.homes[k])
+
+
+def build(runner, data, targets, cfg, seeds, device="auto"):
+    """Build the shards. Only the shards are waited for when X's blocks are in the
+    cluster's memory (see ``ClusterRunner.parts``); the row counts come from X's
+    chunk sizes."""
+    token = uuid.uuid4().hex[:12]
+    delayed = part_tasks(data, targets, cfg, seeds, token, device)  # refuses an empty X
+    rows = part_rows(data.X.chunks[0], cfg)
+    n_shards = max(1, min(runner.n_workers, len(rows)))
+    # contiguous groups: the model does not depend on where the scheduler put a part
+    groups = contiguous_groups(len(rows), n_shards)
+    sizes = shard_sizes(rows, groups, cfg)
+    keys = [k for k, r in zip(_row_block_keys(data.X), data.X.chunks[0]) if r > 0]
+    parts, where = runner.parts(delayed, data.X, keys)
+    shards = []
+    try:
+        homes = runner.homes(where, groups)
+        shards.extend(runner.submit(tasks.make_shard, size, *(parts[i] for i in g),
+                                    key=f"dasknn-shard-{k}-{token}", worker=h)
+                      for k, (size, g, h) in enumerate(zip(sizes, groups, homes)))
+        runner.release(parts)
+        runner.settle(shards)  # the first epoch's timing starts from built shards
+    except BaseException:
+        runner.release(parts, shards)
+        raise
+    return Shards(runner, shards, homes, [s[0] for s in sizes], [s[1] for s in sizes], token)
+
+
+def _row_block_keys(X):
+    """The key of each row block of ``X`` (one column block)."""
+    return [row[0] for row in X.__dask_keys__()]

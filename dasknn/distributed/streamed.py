@@ -1,0 +1,130 @@
+"""The streamed-data strategy, for data bigger than the cluster's memory.
+
+Each shard is a run of row blocks that stays *lazy*. A round trains every shard on
+one of its blocks, computed on the shard's worker just before (the next round's
+blocks are computed meanwhile) and released after, so a worker holds about two
+blocks per training slot at a time; the models are averaged after each round, as in
+the held strategy. Block order within a shard is shuffled every epoch, and rows
+within a block.
+"""
+
+import math
+import weakref
+
+import numpy as np
+
+from ..maths import optimizers as optim
+from ..training.batches import batch_size_for
+from ..training.driver import EpochResult
+from . import tasks
+from .planning import contiguous_groups
+
+
+def check_supported(cfg, distribution):
+    """Refuse what needs the data held on the cluster."""
+    if cfg.early_stopping:
+        raise ValueError(
+            "early_stopping=True needs the validation rows held on the cluster, but "
+            "the data is streamed (persist=False, or too big for the cluster's memory). "
+            "Set persist=True on a cluster with room for the data, or early_stopping=False."
+        )
+    if distribution.sync == "gradient":
+        raise ValueError("sync='gradient' needs the data held on the cluster: set "
+                         "persist=True or use sync='model'.")
+
+
+class StreamedEpochs:
+    """Epoch source of the streamed strategy. ``starts`` holds each shard's last
+    round result (its optimizer state), updated as rounds finish, so the caller can
+    release whatever is current whatever happens."""
+
+    def __init__(self, runner, parts, rows, cfg, seeds, token, start):
+        self.runner, self.parts, self.rows, self.cfg = runner, parts, rows, cfg
+        self.seeds, self.token = seeds, token
+        n_shards = max(1, min(runner.n_workers, len(parts)))
+        self.groups = [list(g) for g in contiguous_groups(len(parts), n_shards)]
+        self.homes = runner.workers[:n_shards]
+        self.batch_size = batch_size_for(cfg.batch_size, sum(rows))
+        self.initial = start
+        self.starts = [start] * n_shards
+
+    def epoch(self, epoch, state):
+        run = _Epoch(self, epoch)
+        params, self.starts[:], summaries = run.run(state.params, self.starts,
+                                                    optim.schedule_rate(state.optimizer))
+        state.params = np.asarray(params)
+        loss = sum(s[0] for s in summaries) / max(1, sum(s[1] for s in summaries))
+        return EpochResult(loss, sum(self.rows), None, summaries, len(self.homes))
+
+    def last_results(self):
+        """The shards' last round results (empty before any round ran)."""
+        return [s for s in self.starts if s is not self.initial]
+
+    def release(self):
+        self.runner.release(self.starts)
+
+
+class _Epoch:
+    """One epoch of rounds, each training every shard on one of its blocks."""
+
+    def __init__(self, plan, epoch):
+        self.p, self.epoch = plan, epoch
+        self.orders = [
+            [g[i] for i in np.random.RandomState(plan.seeds(2, epoch, k)).permutation(len(g))]
+            if plan.cfg.shuffle else list(g)
+            for k, g in enumerate(plan.groups)
+        ]
+        self.n_rounds = max(len(o) for o in self.orders)
+
+    def _blocks(self, r):
+        """Futures of round ``r``'s blocks, one per shard that still has one."""
+        p = self.p
+        return {k: self._track(p.runner.compute_on(p.parts[order[r]], p.homes[k]))
+                for k, order in enumerate(self.orders) if r < len(order)}
+
+    def _track(self, future):
+        """Remember ``future`` without keeping it alive (a dropped one is released)."""
+        if hasattr(future, "release"):
+            self.submitted.add(future)
+        return future
+
+    def run(self, params, starts, learning_rate):
+        """Run the rounds; return the averaged host parameters, the per-shard last
+        results (optimizer states) and per-round summaries."""
+        self.submitted = weakref.WeakSet()
+        try:
+            return self._rounds(params, list(starts), learning_rate)
+        except BaseException:  # a bad block, say: leave no tasks behind on the cluster
+            self.p.runner.release(list(self.submitted))
+            raise
+
+    def _submit(self, fn, *args, key, worker=None):
+        return self._track(self.p.runner.submit(
+            fn, *args, key=f"{key}-{self.p.token}", worker=worker))
+
+    def _plan(self, k, r, learning_rate):
+        n = self.p.rows[self.orders[k][r]]
+        size = min(self.p.batch_size, n)
+        return tasks.Plan(self.p.seeds(1, self.epoch, k, r), 0, math.ceil(n / size), size,
+                          self.p.cfg.shuffle, learning_rate)
+
+    def _rounds(self, params, starts, learning_rate):
+        runner, e = self.p.runner, self.epoch
+        summaries, pending = [], self._blocks(0)
+        for r in range(self.n_rounds):
+            ahead = self._blocks(r + 1) if r + 1 < self.n_rounds else {}
+            results = {k: self._submit(tasks.train_round, params, starts[k], block,
+                                       self._plan(k, r, learning_rate), self.p.cfg,
+                                       key=f"dasknn-round-{e}-{r}-{k}", worker=self.p.homes[k])
+                       for k, block in pending.items()}
+            params = self._submit(tasks.average, *results.values(),
+                                  key=f"dasknn-average-{e}-{r}")
+            summary = self._submit(tasks.summarize, *results.values(),
+                                   key=f"dasknn-summary-{e}-{r}")
+            summaries.append(runner.gather(summary))  # throttles to ~2 blocks a worker
+            runner.release(list(pending.values()))
+            for k, result in results.items():
+                runner.release(starts[k])
+                starts[k] = result
+            pending = ahead
+        return runner.gather(params), starts, summaries

@@ -1,0 +1,313 @@
+"""Everything that runs inside a worker task, and nothing that runs on the client.
+
+Pure functions of plain data (numpy arrays, NamedTuples), so a task can run them on
+any worker and the in-process fallback can call them directly. A *part* is one
+row block of X with its targets and weights; a *shard* is the parts one training
+slot trains on, concatenated once. A worker imports numpy, scipy and the maths,
+never the estimators.
+"""
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from ..maths import optimizers as optim
+from ..maths import scores
+from ..maths.namespace import (
+    as_dtype,
+    is_array_api_input,
+    is_numpy_namespace,
+    move_to_device,
+    namespace_of,
+    state_to_namespace,
+    to_host,
+    to_namespace,
+)
+from ..maths.network import flat_loss_and_grad, penalty, predict_raw, unpack
+from ..training.batches import epoch_batches, rows_in, run_batches, take_rows
+from .heap import roomy_heap
+from .planning import n_validation
+
+_WARMED = set()
+
+
+class Part(NamedTuple):
+    """Training rows and held-out validation rows of one block (or one shard)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    sw: np.ndarray | None
+    X_val: np.ndarray
+    Y_val: np.ndarray
+    sw_val: np.ndarray | None
+
+
+def _check_finite(X, what, xp):
+    if not bool(xp.all(xp.isfinite(X))):
+        raise ValueError(
+            f"{what} contains NaN or infinity. Remove or impute those rows first "
+            "(e.g. X[da.isfinite(X).all(axis=1)], or sklearn.impute.SimpleImputer)."
+        )
+
+
+def _check_rows(X, y, sw, rows):
+    if rows is not None and X.shape[0] != rows:
+        raise ValueError(_wrong_chunks(f"a block of X holds {X.shape[0]} rows where its "
+                                       f"chunk size says {rows}"))
+    for name, a in (("y", y), ("sample_weight", sw)):
+        if a is not None and a.shape[0] != X.shape[0]:
+            raise ValueError(_wrong_chunks(f"a block of {name} holds {a.shape[0]} rows "
+                                           f"where the block of X beside it holds "
+                                           f"{X.shape[0]}"))
+
+
+def make_part(X, y, sw, targets, dtype, val_fraction, seed, device="auto", rows=None):
+    """Check and encode one block; hold out ``val_fraction`` of it for validation.
+
+    ``targets`` (a :class:`~dasknn.maths.targets.Targets`) encodes ``y`` in ``dtype``.
+    The block stays in its namespace (numpy or CuPy); ``device='cuda'`` moves a
+    numpy block to the GPU, ``device='cpu'`` brings a GPU block to the host.
+    ``rows`` is the block's row count as X's chunk sizes give it, if known.
+    """
+    _check_rows(X, y, sw, rows)
+    X = as_dtype(move_to_device(X, device), dtype)
+    xp = namespace_of(X)
+    _check_finite(X, "X", xp)
+    Y = to_namespace(targets.encode(to_host(y), dtype), xp, like=X)
+    _check_finite(Y, "y", xp)
+    sw = None if sw is None else to_namespace(to_host(sw).astype(dtype), xp, like=X)
+    if sw is not None:
+        _check_finite(sw, "sample_weight", xp)
+    n_val = n_validation(X.shape[0], val_fraction)
+    if n_val == 0:  # no copy: the shard concatenates the parts anyway
+        empty = slice(0, 0)
+        return Part(X, Y, sw, X[empty], Y[empty], None if sw is None else sw[empty])
+    order = np.random.RandomState(seed).permutation(X.shape[0])
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    rows = lambda a, idx: take_rows(a, idx, xp)  # noqa: E731
+    return Part(rows(X, train), rows(Y, train), rows(sw, train),
+                rows(X, val), rows(Y, val), rows(sw, val))
+
+
+def _warm_blas(dtype):
+    """Run one large GEMM per process: OpenBLAS is slow on small ones until then."""
+    if dtype not in _WARMED:
+        a = np.ones((512, 512), dtype=dtype)
+        a @ a
+        _WARMED.add(dtype)
+
+
+def make_shard(expected, *parts):
+    """Concatenate a slot's parts into one contiguous shard.
+
+    ``expected`` is ``(training rows, validation rows)`` as the driver planned them
+    from X's chunk sizes; a shard of another size means the chunk sizes were wrong.
+    """
+    xp = namespace_of(parts[0].X)
+    if is_numpy_namespace(xp):
+        _warm_blas(parts[0].X.dtype)
+    join = lambda arrays: None if arrays[0] is None else xp.concat(arrays)  # noqa: E731
+    shard = Part(*(join([p[i] for p in parts]) for i in range(len(Part._fields))))
+    held = (shard.X.shape[0], shard.X_val.shape[0])
+    if held != tuple(expected):
+        raise ValueError(_wrong_chunks(
+            f"X's blocks hold {held[0]} training and {held[1]} validation rows where its "
+            f"chunk sizes plan {expected[0]} and {expected[1]}"))
+    return shard
+
+
+def _wrong_chunks(what):
+    return (f"{what}: the Dask arrays' chunk sizes are wrong. Call "
+            "X.compute_chunk_sizes() (and the same on y and sample_weight), or build "
+            "them with their true chunk sizes, first.")
+
+
+class Plan(NamedTuple):
+    """Which minibatches of its shard a slot runs in one round."""
+
+    seed: int
+    first_batch: int
+    n_batches: int
+    batch_size: int
+    shuffle: bool
+    learning_rate: float | None  # the schedule's current rate ('sgd'), else None
+
+
+class RoundResult(NamedTuple):
+    params: np.ndarray
+    opt_state: object
+    loss_sum: float
+    n_rows: int
+    seconds: float
+    weight: float = 0.0  # sample weight trained on (rows when unweighted)
+
+
+def _round_batches(n, plan, xp=None, like=None):
+    order = np.random.RandomState(plan.seed).permutation(n) if plan.shuffle else None
+    if order is not None and like is not None and not is_numpy_namespace(xp):
+        order = to_namespace(order, xp, like=like)  # one upload a round
+    return list(epoch_batches(n, plan.batch_size, order, plan.first_batch, plan.n_batches))
+
+
+def _optimizer_of(start):
+    """The optimizer state a round continues from: a shard's previous round's, or
+    the initial state."""
+    return start.opt_state if isinstance(start, RoundResult) else start
+
+
+def train_round(params, start, shard, plan, cfg):
+    """Run a round of local minibatch steps from ``params`` (host numpy).
+
+    ``start`` is this shard's previous :class:`RoundResult` (its optimizer state
+    carries over, on the shard's device) or an initial optimizer state. Returns the
+    new parameters on the host, ready to be averaged.
+    """
+    xp = namespace_of(shard.X)
+    opt = state_to_namespace(_optimizer_of(start), xp, like=shard.X)
+    opt = optim.with_rate(opt, plan.learning_rate)
+    tic = time.perf_counter()
+    batches = _round_batches(shard.X.shape[0], plan, xp, like=shard.X)
+    with roomy_heap():
+        params, opt, loss_sum = run_batches(to_namespace(params, xp, like=shard.X), opt,
+                                            shard.X, shard.Y, shard.sw, batches, cfg, xp,
+                                            exact=False)
+    rows = sum(rows_in(b) for b in batches)
+    weight = rows if shard.sw is None else sum(
+        float(xp.sum(take_rows(shard.sw, b, xp))) for b in batches)
+    return RoundResult(to_host(params), opt, float(loss_sum), rows, time.perf_counter() - tic,
+                       weight)
+
+
+def average(*results):
+    """Average the parameters of round results, weighted by the sample weight (rows,
+    without weights) each trained on."""
+    weights = np.array([r.weight for r in results], dtype=np.float64)
+    if weights.sum() == 0:
+        return results[0].params
+    out = np.zeros_like(results[0].params)
+    for w, r in zip(weights / weights.sum(), results):
+        if w:
+            out += w * r.params
+    return out
+
+
+def average_states(*results):
+    """One optimizer state for the whole model (on the host), from the shards' last
+    round results."""
+    return optim.average([r.opt_state for r in results], [max(r.n_rows, 1) for r in results])
+
+
+def summarize(*results):
+    """Scalars of a round for the client: loss sum, rows, slowest and total seconds."""
+    return (sum(r.loss_sum for r in results), sum(r.n_rows for r in results),
+            max(r.seconds for r in results), sum(r.seconds for r in results))
+
+
+# ----------------------------------------------------------------- full-batch maths
+def loss_grad_sums(params, shard, net):
+    """Data loss and gradient summed over a shard (no penalty): the L-BFGS pieces."""
+    xp = namespace_of(shard.X)
+    weight = shard.X.shape[0] if shard.sw is None else float(xp.sum(shard.sw))
+    loss, grad = flat_loss_and_grad(to_namespace(params, xp, like=shard.X), shard.X, shard.Y,
+                                    shard.sw, net._replace(alpha=0.0), xp)
+    return float(loss) * weight, to_host(grad) * weight, weight
+
+
+def add(*items):
+    """Element-wise sum of tuples (tree reduction of :func:`loss_grad_sums`)."""
+    return tuple(sum(vals) for vals in zip(*items))
+
+
+# ----------------------------------------------------------- synchronous gradients
+class StepGrad(NamedTuple):
+    grad_sum: np.ndarray  # gradient times the batch's weight
+    loss_sum: float  # loss times the batch's weight
+    n_rows: int
+    weight: float  # the batch's sample weight (rows when unweighted)
+
+
+def start_step(params, start):
+    """The step state of an epoch: given parameters, optimizer state carried over."""
+    return RoundResult(params, _optimizer_of(start), 0.0, 1, 0.0, 1.0)
+
+
+def grad_at(state, shard, plan, net):
+    """:func:`step_grad` at the parameters of a step state."""
+    return step_grad(state.params, shard, plan, net)
+
+
+def step_grad(params, shard, plan, net):
+    """Gradient of one minibatch (``plan`` names exactly one batch), times its weight."""
+    rows = _round_batches(shard.X.shape[0], plan)
+    if not rows:
+        return StepGrad(np.zeros_like(params), 0.0, 0, 0.0)
+    xp = namespace_of(shard.X)
+    batch = [take_rows(a, rows[0], xp) for a in shard[:3]]
+    loss, grad = flat_loss_and_grad(to_namespace(params, xp, like=shard.X), *batch, net, xp)
+    n = batch[0].shape[0]
+    weight = n if batch[2] is None else float(xp.sum(batch[2]))
+    return StepGrad(to_host(grad) * weight, float(loss) * weight, n, weight)
+
+
+def apply_step(state, cfg, lr, *grads):
+    """One optimizer step with the gradient of the shards' batches taken together:
+    their data terms weighted by rows (or sample weight), the penalty once."""
+    n, weight = sum(g.n_rows for g in grads), sum(g.weight for g in grads)
+    if n == 0:
+        return state
+    _, pen_grad = penalty(state.params, cfg.net.layout, cfg.net.alpha, weight)
+    grad = sum(g.grad_sum for g in grads) / weight + pen_grad
+    opt = optim.with_rate(state.opt_state, lr)
+    params, opt = optim.update(state.params, grad, opt, cfg.hyper, np)
+    return RoundResult(params, opt, 0.0, n, 0.0, weight)
+
+
+def step_summary(state, cfg, *grads):
+    """Round summary of a step: the loss (penalty included once) summed by rows, as
+    for model averaging."""
+    weight = sum(g.weight for g in grads)
+    n = sum(g.n_rows for g in grads)
+    if not weight:
+        return (0.0, n, 0.0, 0.0)
+    pen, _ = penalty(state.params, cfg.net.layout, cfg.net.alpha, weight)
+    return ((sum(g.loss_sum for g in grads) / weight + pen) * n, n, 0.0, 0.0)
+
+
+def params_of(result):
+    return result.params
+
+
+# ------------------------------------------------------------------------- scoring
+def score_stats(params, shard, net, classifier):
+    """Sufficient statistics of the score on a shard's validation rows (see
+    :func:`dasknn.maths.scores.statistics`); None without validation rows. The
+    forward pass runs on the shard's device; the statistics come back to the host."""
+    X, Y, sw = shard.X_val, shard.Y_val, shard.sw_val
+    if X.shape[0] == 0:
+        return None
+    xp = namespace_of(X)
+    coefs, intercepts = unpack(to_namespace(params, xp, like=X), net.layout, xp)
+    pred = to_host(predict_raw(coefs, intercepts, X, net, xp))
+    w = np.ones(X.shape[0]) if sw is None else to_host(sw).astype(np.float64)
+    thresholded = pred.shape[1] == 1 or net.out_activation == "logistic"
+    return scores.statistics(pred, to_host(Y), w, classifier, thresholded)
+
+
+# ---------------------------------------------------------------------- prediction
+BLOCK_CHUNK = 1024  # rows a block's forward pass takes at a time (cache-sized)
+
+
+def predict_block(block, model, method):
+    """``method`` of a :class:`~dasknn.maths.model.Model` on one in-memory block, in
+    the block's own namespace (numpy or CuPy)."""
+    if is_array_api_input(block):
+        xp = namespace_of(block)
+        if not xp.isdtype(block.dtype, "real floating"):
+            block = xp.astype(block, xp.float64)
+    else:
+        block = np.asarray(block)
+        if block.dtype not in (np.float32, np.float64):
+            block = block.astype(np.float64)
+    with roomy_heap():
+        return model.predict(block, method, chunk=BLOCK_CHUNK)

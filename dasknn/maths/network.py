@@ -1,0 +1,165 @@
+"""The network as pure functions: layout, initialisation, forward pass, loss and gradient.
+
+Parameters travel as one flat vector: every layer's weights (row-major), then every
+layer's biases. :class:`Layout` knows where each piece lives; :func:`unpack` gives
+per-layer arrays. Nothing here knows about scikit-learn, Dask or devices: arrays and
+their namespace ``xp`` go in, arrays come out.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .activations import ACTIVATIONS, DERIVATIVES, LOSSES
+
+
+class Layout(NamedTuple):
+    """Shapes of a fully connected network, from input width to output width."""
+
+    units: tuple
+
+    @property
+    def shapes(self):
+        return list(zip(self.units[:-1], self.units[1:]))
+
+    @property
+    def n_params(self):
+        return sum(i * o + o for i, o in self.shapes)
+
+
+class Network(NamedTuple):
+    """What the maths needs to know about a network besides its parameters."""
+
+    layout: Layout
+    activation: str
+    out_activation: str
+    loss: str
+    alpha: float
+
+
+def unpack(flat, layout, xp):
+    """Split a flat parameter vector into per-layer weights and biases.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from array_api_compat import numpy as xp
+    >>> coefs, intercepts = unpack(np.arange(9.0), Layout((2, 2, 1)), xp)
+    >>> [c.shape for c in coefs], [b.shape for b in intercepts]
+    ([(2, 2), (2, 1)], [(2,), (1,)])
+    """
+    coefs, intercepts, start = [], [], 0
+    for fan_in, fan_out in layout.shapes:
+        coefs.append(xp.reshape(flat[start : start + fan_in * fan_out], (fan_in, fan_out)))
+        start += fan_in * fan_out
+    for _, fan_out in layout.shapes:
+        intercepts.append(flat[start : start + fan_out])
+        start += fan_out
+    return coefs, intercepts
+
+
+def pack(coefs, intercepts, xp):
+    """Inverse of :func:`unpack`: one flat vector of weights then biases."""
+    return xp.concat([xp.reshape(a, (-1,)) for a in list(coefs) + list(intercepts)])
+
+
+def init_params(layout, activation, rng, dtype):
+    """Draw initial weights with Glorot's uniform rule, on the host.
+
+    The draws are made in float64 in the order weights-then-bias for each layer,
+    so that a given ``numpy.random.RandomState`` gives scikit-learn's initial model.
+    Returns host numpy ``(coefs, intercepts)`` of ``dtype``.
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    coefs, intercepts = [], []
+    for fan_in, fan_out in layout.shapes:
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype, copy=False))
+        intercepts.append(rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False))
+    return coefs, intercepts
+
+
+def forward(coefs, intercepts, X, net, xp):
+    """Return the activations of every layer, input first and output last.
+
+    ``X`` may be a scipy.sparse matrix when ``xp`` is numpy.
+    """
+    hidden = ACTIVATIONS[net.activation]
+    activations = [X]
+    last = len(coefs) - 1
+    for i, (w, b) in enumerate(zip(coefs, intercepts)):
+        z = activations[-1] @ w + b
+        act = ACTIVATIONS[net.out_activation] if i == last else hidden
+        activations.append(act(z, xp))
+    return activations
+
+
+def predict_raw(coefs, intercepts, X, net, xp):
+    """Output-layer activations (probabilities or regression values)."""
+    return forward(coefs, intercepts, X, net, xp)[-1]
+
+
+def loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp):
+    """Regularised loss of a batch and its gradient as one flat vector.
+
+    Parameters
+    ----------
+    coefs, intercepts : lists of arrays
+        Per-layer parameters (see :func:`unpack`).
+    X : array of shape (n_samples, n_features)
+        The batch; a scipy.sparse matrix is accepted when ``xp`` is numpy.
+    Y : array of shape (n_samples, n_outputs)
+        Targets, one-hot or indicator columns for classification.
+    sample_weight : array of shape (n_samples,) or None
+    net : Network
+    xp : array namespace
+
+    Returns
+    -------
+    loss : 0-d array
+        Mean loss per unit of sample weight plus ``alpha / 2 * ||W||^2 / sum(w)``.
+    grad : array of shape (n_params,)
+        Gradient in the layout of :func:`pack`.
+    """
+    activations = forward(coefs, intercepts, X, net, xp)
+    n = X.shape[0] if sample_weight is None else xp.sum(sample_weight)
+    loss = LOSSES[net.loss](Y, activations[-1], sample_weight, xp)
+    squares = sum(xp.sum(w * w) for w in coefs)
+    loss = loss + (0.5 * net.alpha) * squares / n
+
+    delta = activations[-1] - Y  # canonical link: d loss / d z at the output
+    if sample_weight is not None:
+        delta = delta * xp.reshape(sample_weight, (-1, 1))
+    backward = DERIVATIVES[net.activation]
+    coef_grads, intercept_grads = [None] * len(coefs), [None] * len(coefs)
+    for i in range(len(coefs) - 1, -1, -1):
+        coef_grads[i] = (activations[i].T @ delta + net.alpha * coefs[i]) / n
+        intercept_grads[i] = xp.sum(delta, axis=0) / n
+        if i > 0:
+            delta = backward(activations[i], delta @ coefs[i].T, xp)
+    return loss, pack(coef_grads, intercept_grads, xp)
+
+
+def penalty(flat, layout, alpha, weight):
+    """The L2 term on host numpy ``flat`` parameters for ``weight`` samples (or their
+    total sample weight): ``(loss, gradient)``, the gradient in the layout of :func:`pack`.
+
+    Used where the data terms are summed over shards and the penalty is added once.
+
+    Examples
+    --------
+    >>> loss, grad = penalty(np.ones(9), Layout((2, 2, 1)), alpha=2.0, weight=4.0)
+    >>> float(loss), grad.tolist()
+    (1.5, [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0])
+    """
+    n_weights = sum(i * o for i, o in layout.shapes)
+    w = flat[:n_weights]
+    grad = np.zeros_like(flat)
+    grad[:n_weights] = alpha * w / weight
+    return 0.5 * alpha * float(w @ w) / weight, grad
+
+
+def flat_loss_and_grad(flat, X, Y, sample_weight, net, xp):
+    """:func:`loss_and_grad` on a flat parameter vector."""
+    coefs, intercepts = unpack(flat, net.layout, xp)
+    return loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp)

@@ -1,0 +1,81 @@
+"""Listeners of the epoch driver: the progress bar, and hooks that optional parts of
+dasknn register (the dashboard) or that the engine adds (Dask events).
+
+A hook's methods do nothing by default; the driver calls ``begin(fit)`` once, with a
+:class:`Fit` describing the run, ``epoch_end(record)`` after every epoch with the
+epoch's plain-data record (the entry of ``history_``), and ``end()`` always.
+"""
+
+import sys
+from typing import NamedTuple
+
+
+class Fit(NamedTuple):
+    """What a hook learns when a fit begins."""
+
+    id: str  # unique per fit (and per replay of one)
+    max_iter: int
+    client: object = None  # the distributed Client, None in-process
+
+
+class Hook:
+    """A listener that does nothing; subclass and override what you need."""
+
+    def begin(self, fit):
+        pass
+
+    def epoch_end(self, record):
+        pass
+
+    def end(self):
+        pass
+
+
+_FACTORIES = []
+
+
+def register(factory):
+    """Have every fit on a cluster call ``factory()`` for a hook of its own (the
+    dashboard registers its plugin installer this way); returns ``factory``."""
+    if factory not in _FACTORIES:
+        _FACTORIES.append(factory)
+    return factory
+
+
+def registered():
+    """A fresh hook from every registered factory."""
+    return [factory() for factory in _FACTORIES]
+
+
+def progress_wanted(setting, distributed):
+    """Resolve the ``progress`` parameter: 'auto' means on for Dask fits in an
+    interactive terminal, off otherwise (logs and CI stay clean)."""
+    if setting == "auto":
+        return distributed and sys.stderr.isatty()
+    return bool(setting)
+
+
+class ProgressBar(Hook):
+    """Epochs done out of ``max_iter`` with the latest loss (tqdm); a no-op when disabled."""
+
+    def __init__(self, enabled):
+        self.enabled, self._bar = enabled, None
+
+    def begin(self, fit):
+        if self.enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=fit.max_iter, unit="epoch", desc="dasknn", leave=True)
+
+    def epoch_end(self, record):
+        if self._bar is not None:
+            info = {"loss": f"{record['loss']:.5f}"}
+            if record["validation_score"] is not None:
+                info["val"] = f"{record['validation_score']:.4f}"
+            self._bar.set_postfix(info, refresh=False)
+            self._bar.update(1)
+
+    def end(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,177 @@
+"""The engine without a distributed Client, and on a cluster started from the
+``dask scheduler`` / ``dask worker`` command lines."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+NO_CLIENT_SCRIPT = """
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import dask.array as da
+from distributed import default_client
+from sklearn.datasets import make_classification
+from dasknn import MLPClassifier
+try:
+    default_client()
+    sys.exit("a default client exists")
+except ValueError:
+    pass
+X, y = make_classification(n_samples=4000, n_features=10, n_informative=6, random_state=0)
+dX, dy = da.from_array(X, chunks=(500, -1)), da.from_array(y, chunks=500)
+clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0,
+                    learning_rate_init=0.01).fit(dX, dy)
+if len(sys.argv) > 1:
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster, \\
+            Client(cluster):
+        one = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0,
+                    learning_rate_init=0.01).fit(dX, dy)
+    same = all((a == b).all() for a, b in zip(clf.coefs_, one.coefs_))
+else:
+    same = None
+pred = clf.predict(dX)
+print(json.dumps({"n_iter": clf.n_iter_, "score": clf.score(X, y), "same_as_one_worker": same,
+                  "lazy": type(pred).__name__, "workers": clf.history_[-1]["workers"]}))
+"""
+
+
+def _run(code, *args, timeout=240):
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dask_input_without_client_matches_one_worker_cluster():
+    result = _run(NO_CLIENT_SCRIPT, "compare")
+    assert result["n_iter"] == 5 and result["score"] > 0.8
+    assert result["lazy"] == "Array" and result["workers"] == 1
+    assert result["same_as_one_worker"] is True
+
+
+@pytest.fixture
+def cli_cluster(tmp_path):
+    """A scheduler and two 1-thread workers started from the command line on 127.0.0.1."""
+    dask_cmd = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
+    if dask_cmd is None:
+        pytest.skip("the `dask` command line is not installed")
+    scheduler_file = tmp_path / "scheduler.json"
+    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
+    procs = [subprocess.Popen([dask_cmd, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
+    try:
+        _wait_for(scheduler_file.exists)
+        procs.append(subprocess.Popen(
+            [dask_cmd, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "2",
+             "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        yield str(scheduler_file)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _wait_for(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the command-line cluster did not start")
+        time.sleep(0.2)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_command_line_cluster(cli_cluster):
+    import dask.array as da
+    from distributed import Client, get_task_stream
+    from sklearn.datasets import make_classification
+
+    from dasknn import MLPClassifier
+
+    X, y = make_classification(n_samples=6000, n_features=10, n_informative=6, random_state=0)
+    with Client(scheduler_file=cli_cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+        dX = da.from_array(X, chunks=(600, -1))
+        dy = da.from_array(y, chunks=600)
+        with get_task_stream(client) as ts:
+            clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0,
+                    learning_rate_init=0.01).fit(dX, dy)
+        score = clf.score(dX, dy)
+        workers = set(client.scheduler_info()["workers"])
+    trained_on = {t["worker"] for t in ts.data if "dasknn-round" in str(t["key"])}
+    assert trained_on == workers and len(workers) == 2
+    assert clf.history_[-1]["workers"] == 2
+    assert score > 0.8
+    np.testing.assert_array_equal(clf.predict(X[:50]), clf.predict(dX[:50]).compute())
+
+
+def test_worker_with_two_threads_trains_two_shards_at_once():
+    """A worker of two threads gets a shard per thread; both train side by side."""
+    import dask.array as da
+    from distributed import Client, LocalCluster, get_task_stream
+    from sklearn.datasets import make_classification
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    from dasknn import MLPClassifier
+
+    X, y = make_classification(n_samples=12000, n_features=20, n_informative=12,
+                               n_classes=3, random_state=0)
+    # rounds long enough (tens of ms) that a thread holding the GIL between numpy
+    # calls cannot finish a round before the other thread starts its own
+    params = dict(hidden_layer_sizes=(256,), max_iter=6, random_state=0)
+    dX, dy = da.from_array(X[:10000], chunks=(1000, -1)), da.from_array(y[:10000], chunks=1000)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        with get_task_stream(client) as ts:
+            clf = MLPClassifier(**params).fit(dX, dy)
+    rounds = {}
+    for task in ts.data:
+        if "dasknn-round" in str(task["key"]):
+            (run,) = [s for s in task["startstops"] if s["action"] == "compute"]
+            rounds.setdefault(str(task["key"]).rsplit("-", 2)[0], []).append(
+                (run["start"], run["stop"], task["thread"]))
+    assert clf.history_[-1]["workers"] == 2
+    overlapped = [a_thread != b_thread and b_start < a_stop  # a round's two shard tasks
+                  for (a_start, a_stop, a_thread), (b_start, b_stop, b_thread)
+                  in (sorted(tasks) for tasks in rounds.values())]
+    assert len(overlapped) >= 6 and sum(overlapped) >= len(overlapped) // 2, overlapped
+    theirs = SkMLPClassifier(**params).fit(X[:10000], y[:10000])
+    assert clf.score(X[10000:], y[10000:]) >= theirs.score(X[10000:], y[10000:]) - 0.02
+
+
+def test_fit_waits_for_a_cluster_without_workers(monkeypatch):
+    # an adaptive cluster scaled to zero, or workers still starting
+    import threading
+
+    import dask.array as da
+    from distributed import Client, LocalCluster
+    from sklearn.datasets import make_regression
+
+    from dasknn import MLPRegressor
+    from dasknn.distributed import runner as _runner
+
+    X, y = make_regression(n_samples=200, n_features=4, random_state=0)
+    dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+    monkeypatch.setattr(_runner, "WORKER_WAIT", 1.0)
+    with LocalCluster(n_workers=0, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, \
+            Client(cluster):
+        with pytest.raises(RuntimeError, match="has no workers"):
+            MLPRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(dX, dy)
+        monkeypatch.setattr(_runner, "WORKER_WAIT", 60.0)
+        threading.Timer(1.0, cluster.scale, args=(1,)).start()
+        reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(dX, dy)
+        assert reg.history_[-1]["workers"] == 1

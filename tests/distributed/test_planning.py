@@ -1,0 +1,93 @@
+"""The plans of a distributed fit, from sizes alone: no cluster needed."""
+
+import numpy as np
+import pytest
+
+from dasknn.distributed import planning
+from dasknn.distributed.planning import Distribution
+from dasknn.maths.network import Layout
+from dasknn.maths.optimizers import Hyper, SGDState
+from dasknn.training.config import Config
+from dasknn.training.state import FitState
+
+
+def _cfg(early_stopping=False, fraction=0.1, batch_size="auto"):
+    from dasknn.maths.network import Network
+
+    net = Network(Layout((4, 3, 2)), "relu", "softmax", "log_loss", 1e-4)
+    return Config(net, Hyper("sgd", 0.01), 5, batch_size, True, 1e-4, 10, early_stopping,
+                  fraction, False, 0)
+
+
+@pytest.mark.parametrize("n_parts,n_shards", [(1, 1), (5, 2), (64, 8), (7, 7), (100, 64)])
+def test_contiguous_groups_cover_every_part_once_in_order(n_parts, n_shards):
+    groups = planning.contiguous_groups(n_parts, n_shards)
+    assert len(groups) == n_shards
+    assert [i for g in groups for i in g] == list(range(n_parts))
+    sizes = [len(g) for g in groups]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_part_rows_skip_empty_blocks_and_hold_out_the_validation_share():
+    rows = planning.part_rows((100, 0, 9), _cfg(early_stopping=True, fraction=0.1))
+    assert rows == [(90, 10), (8, 1)]
+    assert planning.part_rows((100, 9), _cfg()) == [(100, 0), (9, 0)]
+
+
+def test_shard_sizes_sum_their_parts_and_refuse_empty_shards_or_validation_sets():
+    rows = [(90, 10), (8, 1), (50, 5)]
+    assert planning.shard_sizes(rows, [range(0, 2), range(2, 3)],
+                                _cfg(early_stopping=True)) == [(98, 11), (50, 5)]
+    with pytest.raises(ValueError, match="no training rows"):
+        planning.shard_sizes([(0, 1), (5, 1)], [range(0, 1), range(1, 2)], _cfg())
+    with pytest.raises(ValueError, match="validation set is too small"):
+        planning.shard_sizes([(9, 1)], [range(0, 1)], _cfg(early_stopping=True))
+
+
+@pytest.mark.parametrize("rows,batch,steps", [([1000, 600], 100, 4), ([50], 200, 8),
+                                              ([9000] * 8, 256, 419), ([10, 3000], 32, 1)])
+def test_round_plan_ends_every_shard_in_the_last_round(rows, batch, steps):
+    n_rounds, per_round = planning.round_plan(rows, batch, steps)
+    for n, k in zip(rows, per_round):
+        batches = -(-n // min(batch, n))
+        assert k * n_rounds >= batches  # every batch of the epoch runs
+        assert k * (n_rounds - 1) < batches or k == 1  # no round of only empty steps
+    assert max(per_round) <= steps
+
+
+def test_lr_factor_scaled_config_and_starting_optimizer():
+    assert planning.lr_factor("linear", 8) == 8
+    assert planning.lr_factor("sqrt", 16) == 4.0
+    assert planning.lr_factor(None, 64) == 1
+    cfg = planning.scaled(_cfg(), 4)
+    assert cfg.hyper.learning_rate_init == pytest.approx(0.04)
+    params = np.zeros(3)
+    fresh = planning.starting_optimizer(FitState(params), cfg.hyper, False, 4)
+    assert isinstance(fresh, SGDState) and fresh.learning_rate == pytest.approx(0.04)
+    kept = FitState(params, optimizer=SGDState(np.ones(3), 0.001))
+    assert planning.starting_optimizer(kept, cfg.hyper, True, 4).learning_rate == \
+        pytest.approx(0.004)  # partial_fit: the stored rate in the shards' units
+
+
+def test_sync_steps_follow_the_settings():
+    layout = Layout((100, 256, 128, 10))
+    auto = planning.sync_steps(Distribution(), layout, 256, "float32")
+    assert auto == planning.auto_sync_steps(layout, 256, "float32")
+    assert planning.auto_sync_steps(layout, 256, "float64") < auto  # float64 steps are slower
+    assert planning.sync_steps(Distribution(sync_steps=7), layout, 256, "float32") == 7
+    assert planning.sync_steps(Distribution(sync="gradient"), layout, 256, "float32") == 1
+
+
+def test_should_stream_only_when_asked_or_too_big():
+    assert not planning.should_stream(True, 10**12, 1)
+    assert planning.should_stream(False, 1, 10**12)
+    assert not planning.should_stream("auto", 100, 301)
+    assert planning.should_stream("auto", 100, 299)
+    assert not planning.should_stream("auto", 10**12, None)  # unknown limits: hold
+
+
+def test_seeds_are_deterministic_per_path():
+    a = planning.Seeds(np.random.RandomState(3))
+    b = planning.Seeds(np.random.RandomState(3))
+    assert a(1, 2, 3) == b(1, 2, 3)
+    assert len({a(1, e, k) for e in range(4) for k in range(4)}) == 16

@@ -1,0 +1,303 @@
+"""A worker process killed mid-fit does not lose the fit."""
+
+import os
+import signal
+import threading
+import time
+import warnings
+
+import dask.array as da
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+from sklearn.datasets import make_classification
+
+from dasknn import MLPClassifier
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _kill_during_epoch_6(client, pids):
+    """Start a thread that SIGKILLs the worker running a round of epoch 6 (index 5);
+    return the thread and the list it fills with the killed worker's address."""
+    killed = []
+
+    def kill():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for worker, keys in client.processing().items():
+                if any("dasknn-round-5-" in str(k) for k in keys):
+                    os.kill(pids[worker], signal.SIGKILL)
+                    killed.append(worker)
+                    return
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=kill)
+    thread.start()
+    return thread, killed
+
+
+def test_fit_survives_a_killed_worker():
+    X, y = make_classification(n_samples=60000, n_features=20, n_informative=12, n_classes=3,
+                               random_state=0)
+    params = dict(hidden_layer_sizes=(64,), max_iter=12, random_state=0)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        dX, dy = da.from_array(X, chunks=(6000, -1)), da.from_array(y, chunks=6000)
+        undisturbed = MLPClassifier(**params).fit(dX, dy)
+        pids = client.run(os.getpid)
+        killer, killed = _kill_during_epoch_6(client, pids)
+        disturbed = MLPClassifier(**params).fit(dX, dy)
+        killer.join()
+        assert killed, "no worker was killed during the fit"
+        assert pids[killed[0]] not in client.run(os.getpid).values()  # that process is gone
+    assert disturbed.n_iter_ == undisturbed.n_iter_
+    assert abs(disturbed.score(X, y) - undisturbed.score(X, y)) <= 0.01
+    assert np.isfinite(disturbed.loss_curve_).all()
+
+
+def _fit_ids(client):
+    return client.run_on_scheduler(
+        lambda dask_scheduler: list(dask_scheduler.plugins["dasknn"].fits)
+        if "dasknn" in dask_scheduler.plugins else [])
+
+
+def _epochs_of_new_fit(client, known):
+    """Epochs reported so far by the newest fit not in ``known`` (0 before it starts)."""
+    return client.run_on_scheduler(
+        lambda dask_scheduler: next(
+            (len(records) for fit, records in reversed(dask_scheduler.plugins["dasknn"].fits.items())
+             if fit not in known), 0)
+        if "dasknn" in dask_scheduler.plugins else 0)
+
+
+@pytest.mark.parametrize("persist", [True, False])
+def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client, persist):
+    import _thread
+    import warnings
+
+    from cluster_utils import scheduler_task_count, wait_for_task_count
+
+    X, y = make_classification(n_samples=20000, n_features=20, n_informative=10,
+                               random_state=0)
+    dX, dy = da.from_array(X, chunks=(2000, -1)), da.from_array(y, chunks=2000)
+    before = scheduler_task_count(client)
+    clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=200, n_iter_no_change=200,
+                        random_state=0, persist=persist)
+
+    known = set(_fit_ids(client))
+
+    def interrupt_after_3_epochs():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if _epochs_of_new_fit(client, known) >= 3:
+                _thread.interrupt_main()
+                return
+            time.sleep(0.05)
+
+    interrupter = threading.Thread(target=interrupt_after_3_epochs)
+    interrupter.start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(dX, dy)
+    interrupter.join()
+    assert any("interrupted by user" in str(w.message) for w in caught)
+    assert 3 <= clf.n_iter_ < 200
+    assert np.isfinite(clf.coefs_[0]).all() and clf.score(X, y) > 0.7
+    assert wait_for_task_count(client, before), (before, scheduler_task_count(client))
+
+
+def test_worker_memory_does_not_grow_across_epochs(client):
+    import psutil
+
+    X, y = make_classification(n_samples=40000, n_features=50, n_informative=20,
+                               random_state=0)
+    dX, dy = da.from_array(X, chunks=(4000, -1)), da.from_array(y, chunks=4000)
+    clf = MLPClassifier(hidden_layer_sizes=(128,), max_iter=40, n_iter_no_change=40,
+                        random_state=0)
+    samples, known = {}, set(_fit_ids(client))
+
+    def rss():
+        return psutil.Process().memory_info().rss
+
+    def sample_memory():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(samples) < 2:
+            seen = _epochs_of_new_fit(client, known)
+            for mark in (5, 35):
+                if seen >= mark and mark not in samples:
+                    samples[mark] = client.run(rss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample_memory)
+    sampler.start()
+    clf.fit(dX, dy)
+    sampler.join()
+    assert set(samples) == {5, 35}
+    for worker, early in samples[5].items():
+        growth = samples[35][worker] - early
+        assert growth < 32 * 2**20, f"{worker} grew by {growth / 2**20:.1f} MiB over 30 epochs"
+
+
+def test_data_three_times_the_cluster_memory_trains_an_epoch():
+    import psutil
+
+    limit = 500 * 2**20
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=limit,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        n_rows, n_features = 3 * 2 * limit // (4 * 250), 250  # float32: 3x the total limit
+        X = da.random.default_rng(0).random((n_rows, n_features), dtype=np.float32,
+                                            chunks=(10_000, n_features))
+        y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
+        assert X.nbytes >= 3 * 2 * limit
+        pids = client.run(os.getpid)
+        peaks, done = {}, threading.Event()
+
+        def watch_memory():
+            while not done.is_set():
+                for worker, rss in client.run(lambda: psutil.Process().memory_info().rss).items():
+                    peaks[worker] = max(peaks.get(worker, 0), rss)
+                time.sleep(0.1)
+
+        watcher = threading.Thread(target=watch_memory)
+        watcher.start()
+        start = time.monotonic()
+        try:
+            clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=1,
+                                random_state=0).fit(X, y)  # persist='auto'
+        finally:
+            done.set()
+            watcher.join()
+        seconds = time.monotonic() - start
+        assert client.run(os.getpid) == pids  # no worker was restarted
+        sample = X[:20_000].compute(), y[:20_000].compute()
+    assert clf.n_iter_ == 1 and clf.history_[0]["rounds"] > 100  # streamed, block by block
+    assert max(peaks.values()) < limit, {w: p / 2**20 for w, p in peaks.items()}
+    assert clf.score(*sample) > 0.9
+    print(f"\nout-of-core epoch: {n_rows:,} rows ({X.nbytes / 2**30:.2f} GiB), {seconds:.1f} s, "
+          f"peak worker RSS {max(peaks.values()) / 2**20:.0f} MiB of {limit / 2**20:.0f}")
+
+
+def test_killed_worker_error_replays_from_the_last_epoch():
+    """With allowed-failures=0 the scheduler raises KilledWorker at the first worker
+    death; the fit rebuilds its shards and replays from the last finished epoch."""
+    import warnings
+
+    import dask
+
+    X, y = make_classification(n_samples=60000, n_features=20, n_informative=12, n_classes=3,
+                               random_state=0)
+    params = dict(hidden_layer_sizes=(64,), max_iter=12, random_state=0)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster, Client(cluster) as client:
+        dX, dy = da.from_array(X, chunks=(6000, -1)), da.from_array(y, chunks=6000)
+        undisturbed = MLPClassifier(**params).fit(dX, dy)
+        pids = client.run(os.getpid)
+        killer, killed = _kill_during_epoch_6(client, pids)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            disturbed = MLPClassifier(**params).fit(dX, dy)
+        killer.join()
+    assert killed
+    replays = [w for w in caught if "replaying from epoch" in str(w.message)]
+    assert replays, [str(w.message) for w in caught]
+    assert disturbed.n_iter_ == undisturbed.n_iter_ == 12
+    assert abs(disturbed.score(X, y) - undisturbed.score(X, y)) <= 0.01
+
+
+def _sleep_then(x, seconds):
+    time.sleep(seconds)
+    return x
+
+
+def test_cancelled_shards_count_as_lost_work(client):
+    """Waiting on several futures raises distributed's plural FuturesCancelledError
+    when one is cancelled (a worker lost while shards are built); the fit replays on
+    it like on a single cancelled future."""
+    from dasknn.distributed.engine import lost_work as _lost_work
+    from dasknn.distributed.runner import ClusterRunner
+
+    done = client.submit(_sleep_then, 1, 0.0, pure=False)
+    lost = client.submit(_sleep_then, 2, 30.0, pure=False)
+    lost.cancel()
+    with pytest.raises(_lost_work()):
+        ClusterRunner(client).settle([done, lost])
+
+
+def test_failing_lbfgs_evaluation_leaves_no_tasks(monkeypatch):
+    # threads, so that the patched evaluation is the one the workers run
+    import dask.array as da
+    from cluster_utils import scheduler_task_count, wait_for_task_count
+    from distributed import Client, LocalCluster
+    from sklearn.datasets import make_classification
+
+    from dasknn import MLPClassifier
+    from dasknn.distributed import tasks as _shard
+
+    real = _shard.loss_grad_sums
+
+    def failing(*args):  # tasks are pickled: count in the (shared) module, not a closure
+        _shard.test_calls.append(1)
+        if len(_shard.test_calls) == 5:
+            raise MemoryError("a worker ran out of memory")
+        return real(*args)
+
+    monkeypatch.setattr(_shard, "test_calls", [], raising=False)
+    monkeypatch.setattr(_shard, "loss_grad_sums", failing)
+    X, y = make_classification(n_samples=400, n_features=5, random_state=0)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+        before = scheduler_task_count(client)
+        with pytest.raises(MemoryError, match="ran out of memory"):
+            MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=20).fit(dX, dy)
+        assert wait_for_task_count(client, before)
+
+
+@pytest.mark.parametrize("where", ["_build_shards", "optstate"])
+def test_lost_work_before_and_after_the_epochs(client, monkeypatch, where):
+    # lost while the shards are built: the replay starts the optimizer itself; lost
+    # while the final optimizer state is gathered: the finished model is kept, not
+    # trained past its stop by a replay
+    from distributed import KilledWorker
+
+    from dasknn.distributed import shards
+
+    X, y = make_classification(n_samples=2000, n_features=10, random_state=0)
+    dX, dy = da.from_array(X, chunks=(500, -1)), da.from_array(y, chunks=500)
+    params = dict(hidden_layer_sizes=(8,), max_iter=10, tol=10.0, n_iter_no_change=2,
+                  random_state=0)  # the stopping rule ends the fit early
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = MLPClassifier(**params).fit(dX, dy)
+    assert reference.n_iter_ < 10
+    failures = []
+    if where == "_build_shards":
+        real = shards.build
+
+        def fail_once(*args, **kwargs):
+            if not failures:
+                failures.append(1)
+                raise KilledWorker("dasknn-shard-0", "tcp://lost", None)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(shards, "build", fail_once)
+    else:
+        from dasknn.distributed import runner as _runner
+
+        real_result = _runner.ClusterRunner.result
+
+        def lose_optstate(self, future):
+            if not failures:
+                failures.append(1)
+                self.release(future)
+                raise KilledWorker(future.key, "tcp://lost", None)
+            return real_result(self, future)
+
+        monkeypatch.setattr(_runner.ClusterRunner, "result", lose_optstate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(**params).fit(dX, dy)
+    assert failures and clf.n_iter_ == reference.n_iter_ == len(clf.loss_curve_)
+    np.testing.assert_allclose(clf.loss_curve_, reference.loss_curve_, rtol=1e-6)

@@ -1,0 +1,222 @@
+"""The dasknn page of the Dask dashboard, its scheduler plugin and events."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import dask.array as da
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+from sklearn.datasets import make_classification
+
+from dasknn import MLPClassifier
+from dasknn.dashboard import PLUGIN_NAME, ROUTE, TOPIC
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+METRICS = {"epoch", "loss", "validation_score", "samples_per_second", "sync_share",
+           "learning_rate", "workers", "max_iter", "fit"}
+
+
+def _data():
+    X, y = make_classification(n_samples=20000, n_features=20, n_informative=10,
+                               random_state=0)
+    return da.from_array(X, chunks=(2000, -1)), da.from_array(y, chunks=2000)
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.read()
+
+
+def _epochs_seen(client):
+    return client.run_on_scheduler(
+        lambda dask_scheduler: len(dask_scheduler.plugins["dasknn"].latest())
+        if "dasknn" in dask_scheduler.plugins else 0)
+
+
+def _fit_in_background(max_iter=40):
+    dX, dy = _data()
+    clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=max_iter, early_stopping=True,
+                        n_iter_no_change=max_iter, random_state=0)
+    thread = threading.Thread(target=clf.fit, args=(dX, dy))
+    thread.start()
+    return clf, thread
+
+
+def _check_live_page(client, base):
+    """While a fit runs: the page is listed and serves, the plugin sees epochs grow."""
+    plots = json.loads(_get(base + "/individual-plots.json")[1])
+    assert ROUTE in plots.values()
+    clf, thread = _fit_in_background()
+    deadline, seen = time.monotonic() + 120, []
+    while thread.is_alive() and time.monotonic() < deadline:
+        seen.append(_epochs_seen(client))
+        status, body = _get(base + ROUTE)
+        assert status == 200 and b"bokeh" in body.lower()
+        time.sleep(0.3)
+    thread.join()
+    assert any(0 < s < clf.n_iter_ for s in seen), seen  # observed mid-fit
+    assert _epochs_seen(client) == clf.n_iter_
+    events = [msg for _, msg in client.get_events(TOPIC)]
+    assert METRICS <= set(events[-1]) and events[-1]["epoch"] == clf.n_iter_
+    assert events[-1]["validation_score"] == clf.validation_scores_[-1]
+    return clf
+
+
+def test_dashboard_page_on_a_local_cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0") as c, \
+            Client(c) as client:
+        _check_live_page(client, client.dashboard_link.rsplit("/", 1)[0])
+
+
+def test_dashboard_page_with_a_preloaded_remote_scheduler(tmp_path):
+    dask_cmd = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
+    if dask_cmd is None:
+        pytest.skip("the `dask` command line is not installed")
+    scheduler_file = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([dask_cmd, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--dashboard-address", "127.0.0.1:0", "--preload",
+                               "dasknn.dashboard", "--scheduler-file", str(scheduler_file)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        procs.append(subprocess.Popen(
+            [dask_cmd, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "2",
+             "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with Client(scheduler_file=str(scheduler_file)) as client:
+            client.wait_for_workers(2, timeout=60)
+            assert client.run_on_scheduler(  # the preload installed the plugin
+                lambda dask_scheduler: "dasknn" in dask_scheduler.plugins)
+            _check_live_page(client, client.dashboard_link.rsplit("/", 1)[0])
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(timeout=30)
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _screenshot(chromium, url, path, profile, settle=4.0):
+    """Open ``url`` in headless Chromium, let Bokeh render over its websocket for
+    ``settle`` seconds, then capture the page through the DevTools protocol."""
+    import base64
+
+    from tornado.ioloop import IOLoop
+    from tornado.websocket import websocket_connect
+
+    port = _free_port()
+    browser = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--window-size=1100,720",
+         f"--remote-debugging-port={port}", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                targets = json.loads(_get(f"http://127.0.0.1:{port}/json/list")[1])
+                page = next(t for t in targets if t["type"] == "page")
+                break
+            except (OSError, StopIteration):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        time.sleep(settle)
+
+        async def capture():
+            ws = await websocket_connect(page["webSocketDebuggerUrl"], max_message_size=2**28)
+            ws.write_message(json.dumps({"id": 1, "method": "Page.captureScreenshot"}))
+            while True:
+                reply = json.loads(await ws.read_message())
+                if reply.get("id") == 1:
+                    ws.close()
+                    return base64.b64decode(reply["result"]["data"])
+
+        path.write_bytes(IOLoop.current().run_sync(capture, timeout=30))
+    finally:
+        browser.terminate()
+        browser.wait(timeout=30)
+
+
+def test_screenshot_of_the_page_during_a_fit(tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0") as c, \
+            Client(c) as client:
+        clf, thread = _fit_in_background(max_iter=80)
+        while thread.is_alive() and _epochs_seen(client) < 5:
+            time.sleep(0.2)
+        png = tmp_path / "dashboard.png"
+        _screenshot(chromium, client.dashboard_link.rsplit("/", 1)[0] + ROUTE, png,
+                    tmp_path / "profile")
+        seen_at_capture = _epochs_seen(client)
+        thread.join()
+    assert 0 < seen_at_capture < clf.n_iter_ + 1
+    assert png.stat().st_size > 20_000  # a rendered page with plots, not a blank one
+    if os.environ.get("DASKNN_SCREENSHOT"):
+        shutil.copy(png, os.environ["DASKNN_SCREENSHOT"])
+
+
+def test_progress_bar_on_demand_and_off_when_not_interactive(capsys):
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=4, progress=True).fit(X, y)
+    assert "4/4" in capsys.readouterr().err
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=4).fit(X, y)  # 'auto', no terminal
+    dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=4).fit(dX, dy)
+    assert "epoch" not in capsys.readouterr().err
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, progress=True).fit(dX, dy)
+    assert "3/3" in capsys.readouterr().err
+
+
+def test_progress_bar_on_streamed_fits(client, capsys):
+    # the streamed path runs the same epoch driver as the others, bar included
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, progress=True, persist=False)
+    clf.fit(dX, dy)
+    assert "3/3" in capsys.readouterr().err
+    assert len(clf.history_) == 3
+
+
+def test_a_scheduler_refusing_the_page_does_not_stop_the_fit(monkeypatch):
+    # e.g. dasknn missing where the scheduler runs: the fit trains, with a warning
+    import warnings
+
+    import dask.array as da
+    from distributed import Client, LocalCluster
+    from sklearn.datasets import make_classification
+
+    from dasknn import MLPClassifier, dashboard
+
+    class Refused(dashboard.DasknnPlugin):
+        async def start(self, scheduler):
+            raise ModuleNotFoundError("No module named 'dasknn'")
+
+    monkeypatch.setattr(dashboard, "DasknnPlugin", Refused)
+    X, y = make_classification(n_samples=400, n_features=5, random_state=0)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(
+                da.from_array(X, chunks=(200, -1)), da.from_array(y, chunks=200))
+    assert clf.n_iter_ == 2
+    assert any("dashboard page could not be installed" in str(w.message) for w in caught)

@@ -1,0 +1,74 @@
+"""Every example script runs (with fast settings where it has them)."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_quickstart(capsys):
+    accuracy = _load("quickstart").main(max_iter=20)
+    out = capsys.readouterr().out
+    assert "same weights as scikit-learn: True" in out
+    assert accuracy > 0.9
+
+
+def test_ci_runs_the_readme_test_command():
+    root = EXAMPLES.parent
+    ci = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci in (root / "README.md").read_text()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dask_cluster_example(capsys):
+    accuracy = _load("dask_cluster").main(n_samples=8000, max_iter=3)
+    out = capsys.readouterr().out
+    assert "lazy predictions: dask.array" in out
+    assert accuracy > 0.7
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_pipeline_search_example(capsys):
+    assert _load("pipeline_search").main(max_iter=20) > 0.9
+    assert "best parameters" in capsys.readouterr().out
+
+
+def test_loss_curves_example(tmp_path):
+    curves = _load("loss_curves").main(n_samples=6000, max_iter=4,
+                                       path=str(tmp_path / "curves.png"))
+    assert curves["scikit-learn"] == curves["dasknn, in memory"]
+    assert (tmp_path / "curves.png").stat().st_size > 5000
+
+
+def test_out_of_core_example(capsys):
+    pytest.importorskip("zarr", reason="the out-of-core example reads Zarr: pip install zarr")
+    accuracy = _load("out_of_core").main(memory_limit="600MiB", n_rows=400_000)
+    assert accuracy > 0.8 and "rounds of one block per worker" in capsys.readouterr().out
+
+
+def test_gpu_example():
+    cupy = pytest.importorskip("cupy", reason="the GPU example needs CuPy and a GPU")
+    if cupy.cuda.runtime.getDeviceCount() < 1:
+        pytest.skip("no GPU")
+    assert _load("gpu").main(n_samples=20_000) > 0.8
+
+
+def test_hyperband_example():
+    pytest.importorskip("dask_ml", reason="the Hyperband example needs dask-ml")
+    try:
+        score = _load("hyperband").main(n_samples=4000, max_iter=3)
+    except RuntimeError as exc:
+        if "asynchronous Client in a synchronous context" not in str(exc):
+            raise
+        pytest.skip(f"dask-ml's HyperbandSearchCV is broken with this distributed: {exc}")
+    assert score > 0.7
