@@ -14,6 +14,8 @@ hooks it is given, and runs the same code on a cluster or in-process
 (:mod:`.runner`).
 """
 
+import copy
+import math
 import uuid
 import warnings
 
@@ -21,11 +23,20 @@ import numpy as np
 
 from ..maths import optimizers as optim
 from ..maths.network import penalty
+from ..maths.scores import constant_loss
 from ..training import driver
 from ..training.hooks import Fit, Hook, registered
 from ..training.local import finish_lbfgs, minimize_lbfgs
 from . import held, shards, streamed, tasks
-from .planning import Seeds, lr_factor, scaled, should_stream, starting_optimizer
+from .planning import (
+    Seeds,
+    lr_factor,
+    scaled,
+    should_stream,
+    small_shards,
+    starting_optimizer,
+    warmup_epochs,
+)
 from .runner import current_runner
 
 MAX_REPLAYS = 2
@@ -120,23 +131,109 @@ def gather_optimizer(runner, results, current, key):
 
 def _train_held(state, built, cfg, distribution, seeds, classifier, incremental, resume,
                 hooks):
-    """Run the epochs on held shards (all, or with ``resume`` those after ``state.n_iter``)."""
-    factor = lr_factor(distribution.lr_scaling, len(built.futures)) \
-        if distribution.sync == "model" else 1
+    """Run the epochs on held shards (all, or with ``resume`` those after ``state.n_iter``).
+
+    A fit whose averaged model stops learning (see :class:`_Guard`) starts again from
+    where it began with half the learning-rate scaling, until the scaling is gone."""
+    n_shards = len(built.futures)
+    factor = lr_factor(distribution.lr_scaling, n_shards) if distribution.sync == "model" else 1
+    chance = _chance_loss(built, cfg) if factor > 1 and not incremental else None
+    start = copy.deepcopy(state)
+    while True:
+        try:
+            return _train_held_at(state, built, cfg, distribution, seeds, classifier,
+                                  incremental, resume, hooks, factor, chance)
+        except Diverged as exc:
+            factor = _back_off(exc, factor, n_shards)
+            _restore(state, start)
+
+
+def _train_held_at(state, built, cfg, distribution, seeds, classifier, incremental, resume,
+                   hooks, factor, chance):
     cfg = scaled(cfg, factor)
-    plan = held.schedule(built, cfg, distribution, seeds, state.params.dtype, classifier)
+    plan = held.schedule(built, cfg, distribution, seeds, state.params.dtype, classifier,
+                         factor, warm=not state.loss_curve)
+    note = small_shards(built.rows, plan.batch_size)
+    if note and not resume:
+        warnings.warn(note)
     if not resume or state.optimizer is None:  # None: a replay before any epoch ran
         state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
     if not resume:
         state.n_iter = 0
     source = held.HeldEpochs(plan, incremental)
     try:
-        if _run(state, source, cfg, built.runner, built.token, hooks, incremental):
+        if _run(state, source, cfg, built.runner, built.token, [*hooks, _Guard(chance, factor)],
+                incremental):
             _keep_optimizer(state, built.runner, source, built.token)
     finally:
         source.release()
     state.optimizer = optim.scale_rate(state.optimizer, 1 / factor)
     return state
+
+
+class Diverged(Exception):
+    """The averaged model stopped learning; raised by :class:`_Guard`."""
+
+
+USELESS = 0.98  # a loss within 2% of a constant prediction's after 3 epochs
+
+
+class _Guard(Hook):
+    """Stops a fit whose learning rate is scaled for averaging (``factor`` > 1) when its
+    loss is not finite or, from its third epoch on, within 2% of the loss of the best
+    constant prediction (``chance``): the scaled rate has then made the model useless,
+    and training on would not mend it. An unscaled fit trains on as scikit-learn's
+    would (a non-finite model is then refused when it is stored)."""
+
+    def __init__(self, chance, factor):
+        self.chance, self.factor, self.epochs = chance, factor, 0
+
+    def epoch_end(self, record):
+        self.epochs += 1
+        loss = record["loss"]
+        useless = (self.chance is not None and self.epochs >= 3
+                   and loss >= USELESS * self.chance)
+        if self.factor > 1 and (not math.isfinite(loss) or useless):
+            raise Diverged(record["epoch"], loss, self.chance)
+
+
+def _back_off(exc, factor, n_shards):
+    """The smaller learning-rate scaling to try after ``exc``, with a warning; or the
+    error that says which parameter to change."""
+    epoch, loss, chance = exc.args
+    what = (f"its loss is {loss:.4g} at epoch {epoch}" if chance is None or loss != loss
+            or loss == float("inf") else
+            f"its loss is {loss:.4g} at epoch {epoch}, no better than predicting a constant "
+            f"({chance:.4g}) would give")
+    if factor <= 1:
+        raise ValueError(
+            f"dasknn: training diverged: {what}, with the learning rate unscaled. Lower "
+            "learning_rate_init, or scale the data (e.g. StandardScaler).") from None
+    smaller = max(1, factor / 2)
+    warnings.warn(
+        f"dasknn: the averaged model of {n_shards} shards diverged ({what}) with the "
+        f"learning rate scaled {factor:g}x; starting again at {smaller:g}x. Set "
+        "lr_scaling (None, 'sqrt') or learning_rate_init to choose the rate yourself.")
+    return smaller
+
+
+def _restore(state, start):
+    """Put ``state`` back as it was when the fit began (a deep copy, ``start``)."""
+    for name, value in vars(copy.deepcopy(start)).items():
+        setattr(state, name, value)
+
+
+def _chance_loss(built, cfg):
+    """The training loss of the best constant prediction on the shards' rows (the
+    class frequencies, or the mean target), or None for losses without one here."""
+    if cfg.net.loss not in ("log_loss", "binary_log_loss", "squared_error"):
+        return None
+    stats = built.runner.gather([built.submit(tasks.target_stats, s, key=f"dasknn-chance-{k}",
+                                              k=k)
+                                 for k, s in enumerate(built.futures)])
+    weight = sum(s[0] for s in stats)
+    mean = sum(s[1] for s in stats) / weight
+    return constant_loss(cfg.net.loss, mean, sum(s[2] for s in stats) / weight)
 
 
 def _keep_optimizer(state, runner, source, token):
@@ -161,11 +258,13 @@ def _train_streaming(state, runner, data, cfg, distribution, targets, seeds, inc
     rows = [r for r in data.X.chunks[0] if r > 0]
     factor = lr_factor(distribution.lr_scaling, max(1, min(runner.n_workers, len(parts))))
     cfg = scaled(cfg, factor)
+    warmup = warmup_epochs(distribution.warmup, factor) if not state.loss_curve else 0.0
     state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
     state.n_iter = 0
-    source = streamed.StreamedEpochs(runner, parts, rows, cfg, seeds, token, state.optimizer)
+    source = streamed.StreamedEpochs(runner, parts, rows, cfg, seeds, token, state.optimizer,
+                                     factor, warmup)
     try:
-        if _run(state, source, cfg, runner, token, hooks, incremental):
+        if _run(state, source, cfg, runner, token, [*hooks, _Guard(None, factor)], incremental):
             _keep_optimizer(state, runner, source, token)
     finally:
         source.release()

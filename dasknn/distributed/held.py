@@ -14,8 +14,8 @@ from ..maths import optimizers as optim
 from ..maths import scores
 from ..training.batches import batch_size_for
 from ..training.driver import EpochResult
-from . import tasks
-from .planning import round_plan, sync_steps
+from . import averaging, tasks
+from .planning import rate_factor, round_plan, sync_steps, warmup_epochs
 
 
 class Submitted(NamedTuple):
@@ -40,30 +40,34 @@ class Schedule(NamedTuple):
     batch_size: int
     seeds: object
     classifier: bool
+    factor: float = 1.0  # the learning rate's scaling for averaging
+    warmup: float = 0.0  # epochs over which the scaled rate ramps up
 
     def submit(self, epoch, params, starts, learning_rate):
         run = self._gradient_sync if self.sync == "gradient" else self._model_sync
         params, results, summaries = run(epoch, params, starts, learning_rate)
         return Submitted(params, results, summaries, self._validation(epoch, params))
 
-    def _plan(self, epoch, k, first, count, learning_rate):
+    def _plan(self, epoch, k, r, first, count, learning_rate):
+        warm = rate_factor(epoch + r / self.n_rounds, self.warmup, self.factor)
         return tasks.Plan(self.seeds(1, epoch, k), first, count,
                           min(self.batch_size, self.shards.rows[k]), self.cfg.shuffle,
-                          learning_rate)
+                          learning_rate, warm)
 
     def _model_sync(self, epoch, params, starts, lr):
-        """Rounds of local steps on every shard, each followed by an average."""
+        """Rounds of local steps on every shard, each followed by a tree of averages."""
         summaries, results, sh = [], starts, self.shards
         for r in range(self.n_rounds):
+            count = self.per_round
             results = [
                 sh.submit(tasks.train_round, params, results[k], sh.futures[k],
-                          self._plan(epoch, k, r * self.per_round[k], self.per_round[k], lr),
+                          self._plan(epoch, k, r, r * count[k], count[k], lr),
                           self.cfg, key=f"dasknn-round-{epoch}-{r}-{k}", k=k)
                 for k in range(len(sh.futures))
             ]
-            params = sh.submit(tasks.average, *results, key=f"dasknn-average-{epoch}-{r}")
-            summaries.append(sh.submit(tasks.summarize, *results,
-                                       key=f"dasknn-summary-{epoch}-{r}"))
+            params, summary = averaging.submit(sh.submit, results, params,
+                                               f"dasknn-average-{epoch}-{r}")
+            summaries.append(summary)
         return params, results, summaries
 
     def _gradient_sync(self, epoch, params, starts, lr):
@@ -74,7 +78,7 @@ class Schedule(NamedTuple):
         data_only = self.cfg.net._replace(alpha=0.0)  # the penalty is added once, not per shard
         for r in range(self.n_rounds):
             grads = [sh.submit(tasks.grad_at, state, sh.futures[k],
-                               self._plan(epoch, k, r, 1, lr), data_only,
+                               self._plan(epoch, k, r, r, 1, lr), data_only,
                                key=f"dasknn-grad-{epoch}-{r}-{k}", k=k)
                      for k in range(len(sh.futures))]
             summaries.append(sh.submit(tasks.step_summary, state, self.cfg, *grads,
@@ -94,13 +98,16 @@ class Schedule(NamedTuple):
                 for k, s in enumerate(sh.futures)]
 
 
-def schedule(shards, cfg, distribution, seeds, dtype, classifier):
-    """Fix rounds and batches per epoch for ``cfg`` (its rate already scaled)."""
+def schedule(shards, cfg, distribution, seeds, dtype, classifier, factor=1.0, warm=True):
+    """Fix rounds and batches per epoch for ``cfg`` (its rate already scaled by
+    ``factor``), and the warm-up of that rate (none when not ``warm``: a model that
+    has trained before, in ``partial_fit`` or a warm start)."""
     batch_size = batch_size_for(cfg.batch_size, sum(shards.rows))
-    steps = sync_steps(distribution, cfg.net.layout, batch_size, dtype)
+    steps = sync_steps(distribution, cfg.net.layout, batch_size, dtype, len(shards.futures))
     n_rounds, per_round = round_plan(shards.rows, batch_size, steps)
     return Schedule(shards, cfg, distribution.sync, n_rounds, per_round, batch_size, seeds,
-                    classifier)
+                    classifier, factor,
+                    warmup_epochs(distribution.warmup, factor) if warm else 0.0)
 
 
 def may_run_ahead(state, cfg, incremental, epoch):

@@ -7,17 +7,23 @@ same few verbs, so the training algorithm is written a single time.
 """
 
 import contextlib
+import contextvars
 import time
 
 import dask
+
+from .planning import plan_homes
 
 TOPIC = "dasknn"  # the Dask event topic of every epoch's record
 
 
 class InlineRunner:
-    """Runs every task immediately in this process (dask's local scheduler for data)."""
+    """Runs every task immediately in this process (dask's local scheduler for data),
+    for ``n_workers`` training slots (1 without a Client; more to simulate a cluster,
+    see :func:`simulated_slots`)."""
 
-    n_workers = 1
+    def __init__(self, n_workers=1):
+        self.n_workers = n_workers
 
     def parts(self, delayed_parts, source=None, keys=()):
         return list(dask.compute(*delayed_parts)), [None] * len(delayed_parts)
@@ -137,16 +143,9 @@ class ClusterRunner:
         return [set(who_has[k]) for k in keys]
 
     def homes(self, where, groups):
-        """The worker slot each group of parts (lists of part indices) trains on: the
-        one already holding most of its parts (``where[i]``: the workers holding part
-        ``i``), each slot used once."""
-        free, homes = list(self.workers), []
-        for group in groups:
-            counts = {w: sum(w in where[i] for i in group) for w in free}
-            home = max(free, key=lambda w: (counts[w], -free.index(w)))
-            free.remove(home)
-            homes.append(home)
-        return homes
+        """The worker slot each group of parts trains on (see
+        :func:`~dasknn.distributed.planning.plan_homes`)."""
+        return plan_homes(self.workers, where, groups)
 
     def free_memory(self):
         """Bytes the workers may still use under their memory limits (None when a
@@ -199,10 +198,47 @@ def _flatten(items):
             yield item
 
 
+_SIMULATED = contextvars.ContextVar("dasknn_simulated_slots", default=None)
+
+
+@contextlib.contextmanager
+def simulated_slots(n_slots):
+    """Within this context, fits on Dask data run in this process as on a cluster of
+    ``n_slots`` training slots (worker threads): the same shards, rounds, averages
+    and seeds, run one after another. A model never depends on where its shards run,
+    so this gives the model such a cluster gives, without the cluster: what the scale
+    benchmark and tests use to study accuracy at many workers on one machine. BLAS
+    runs on one thread meanwhile, as in a worker started by Dask's nanny.
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np
+    >>> from dasknn import MLPRegressor
+    >>> X = da.from_array(np.random.RandomState(0).rand(400, 3), chunks=(50, 3))
+    >>> with simulated_slots(8):
+    ...     reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    ...     reg = reg.fit(X, X.sum(axis=1))
+    >>> reg.history_[-1]["workers"]
+    8
+    """
+    from threadpoolctl import threadpool_limits
+
+    token = _SIMULATED.set(int(n_slots))
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):  # one BLAS thread, as a worker's
+            yield
+    finally:
+        _SIMULATED.reset(token)
+
+
 @contextlib.contextmanager
 def current_runner():
     """The runner for the Client in scope: a worker's client inside a task, the
-    default client otherwise, or in-process execution when there is none."""
+    default client otherwise, or in-process execution when there is none (or inside
+    :func:`simulated_slots`)."""
+    if _SIMULATED.get() is not None:
+        yield InlineRunner(_SIMULATED.get())
+        return
     try:
         from distributed import get_worker, worker_client
     except ImportError:  # pragma: no cover - distributed is a dependency

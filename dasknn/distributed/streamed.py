@@ -16,8 +16,8 @@ import numpy as np
 from ..maths import optimizers as optim
 from ..training.batches import batch_size_for
 from ..training.driver import EpochResult
-from . import tasks
-from .planning import contiguous_groups
+from . import averaging, tasks
+from .planning import contiguous_groups, rate_factor
 
 
 def check_supported(cfg, distribution):
@@ -38,8 +38,9 @@ class StreamedEpochs:
     round result (its optimizer state), updated as rounds finish, so the caller can
     release whatever is current whatever happens."""
 
-    def __init__(self, runner, parts, rows, cfg, seeds, token, start):
+    def __init__(self, runner, parts, rows, cfg, seeds, token, start, factor=1.0, warmup=0.0):
         self.runner, self.parts, self.rows, self.cfg = runner, parts, rows, cfg
+        self.factor, self.warmup = factor, warmup
         self.seeds, self.token = seeds, token
         n_shards = max(1, min(runner.n_workers, len(parts)))
         self.groups = [list(g) for g in contiguous_groups(len(parts), n_shards)]
@@ -105,8 +106,9 @@ class _Epoch:
     def _plan(self, k, r, learning_rate):
         n = self.p.rows[self.orders[k][r]]
         size = min(self.p.batch_size, n)
+        warm = rate_factor(self.epoch + r / self.n_rounds, self.p.warmup, self.p.factor)
         return tasks.Plan(self.p.seeds(1, self.epoch, k, r), 0, math.ceil(n / size), size,
-                          self.p.cfg.shuffle, learning_rate)
+                          self.p.cfg.shuffle, learning_rate, warm)
 
     def _rounds(self, params, starts, learning_rate):
         runner, e = self.p.runner, self.epoch
@@ -117,10 +119,8 @@ class _Epoch:
                                        self._plan(k, r, learning_rate), self.p.cfg,
                                        key=f"dasknn-round-{e}-{r}-{k}", worker=self.p.homes[k])
                        for k, block in pending.items()}
-            params = self._submit(tasks.average, *results.values(),
-                                  key=f"dasknn-average-{e}-{r}")
-            summary = self._submit(tasks.summarize, *results.values(),
-                                   key=f"dasknn-summary-{e}-{r}")
+            params, summary = averaging.submit(self._submit, list(results.values()), params,
+                                               f"dasknn-average-{e}-{r}")
             summaries.append(runner.gather(summary))  # throttles to ~2 blocks a worker
             runner.release(list(pending.values()))
             for k, result in results.items():

@@ -132,6 +132,7 @@ class Plan(NamedTuple):
     batch_size: int
     shuffle: bool
     learning_rate: float | None  # the schedule's current rate ('sgd'), else None
+    rate_factor: float = 1.0  # multiplies the step size this round (warm-up)
 
 
 class RoundResult(NamedTuple):
@@ -166,6 +167,10 @@ def train_round(params, start, shard, plan, cfg):
     xp = namespace_of(shard.X)
     opt = state_to_namespace(_optimizer_of(start), xp, like=shard.X)
     opt = optim.with_rate(opt, plan.learning_rate)
+    if plan.rate_factor != 1.0:
+        opt, cfg = optim.scale_rate(opt, plan.rate_factor), cfg._replace(
+            hyper=cfg.hyper._replace(
+                learning_rate_init=cfg.hyper.learning_rate_init * plan.rate_factor))
     tic = time.perf_counter()
     batches = _round_batches(shard.X.shape[0], plan, xp, like=shard.X)
     with roomy_heap():
@@ -179,17 +184,46 @@ def train_round(params, start, shard, plan, cfg):
                        weight)
 
 
-def average(*results):
-    """Average the parameters of round results, weighted by the sample weight (rows,
-    without weights) each trained on."""
-    weights = np.array([r.weight for r in results], dtype=np.float64)
-    if weights.sum() == 0:
-        return results[0].params
-    out = np.zeros_like(results[0].params)
-    for w, r in zip(weights / weights.sum(), results):
-        if w:
-            out += w * r.params
-    return out
+class Partial(NamedTuple):
+    """A node of the averaging tree: weighted sums over the round results below it."""
+
+    weighted: np.ndarray  # sum of weight * parameters, in float64
+    weight: float  # their sample weight (rows when unweighted)
+    loss_sum: float
+    n_rows: int
+    slowest: float  # seconds of the slowest round below
+    seconds: float  # seconds of all rounds below
+
+
+def reduce_results(*results):
+    """First level of the averaging tree: round results -> one :class:`Partial`."""
+    weighted = np.zeros(results[0].params.shape, np.float64)
+    for r in results:
+        if r.weight:
+            weighted += r.weight * r.params
+    return Partial(weighted, sum(r.weight for r in results), sum(r.loss_sum for r in results),
+                   sum(r.n_rows for r in results), max(r.seconds for r in results),
+                   sum(r.seconds for r in results))
+
+
+def reduce_partials(*partials):
+    """Upper levels of the averaging tree: partials -> one :class:`Partial`."""
+    return Partial(sum(p.weighted for p in partials), sum(p.weight for p in partials),
+                   sum(p.loss_sum for p in partials), sum(p.n_rows for p in partials),
+                   max(p.slowest for p in partials), sum(p.seconds for p in partials))
+
+
+def averaged(partial, fallback):
+    """The average at the root of the tree, in the dtype of ``fallback`` (the round's
+    starting parameters, kept when nothing was trained)."""
+    if partial.weight == 0:
+        return fallback
+    return (partial.weighted / partial.weight).astype(fallback.dtype)
+
+
+def summary(partial):
+    """Scalars of a round for the client: loss sum, rows, slowest and total seconds."""
+    return (partial.loss_sum, partial.n_rows, partial.slowest, partial.seconds)
 
 
 def average_states(*results):
@@ -198,10 +232,12 @@ def average_states(*results):
     return optim.average([r.opt_state for r in results], [max(r.n_rows, 1) for r in results])
 
 
-def summarize(*results):
-    """Scalars of a round for the client: loss sum, rows, slowest and total seconds."""
-    return (sum(r.loss_sum for r in results), sum(r.n_rows for r in results),
-            max(r.seconds for r in results), sum(r.seconds for r in results))
+def target_stats(shard):
+    """Weight, weighted column sums and sums of squares of a shard's encoded targets
+    (what the loss of a constant prediction needs)."""
+    Y = np.asarray(to_host(shard.Y), dtype=np.float64)
+    w = np.ones(Y.shape[0]) if shard.sw is None else to_host(shard.sw).astype(np.float64)
+    return float(w.sum()), w @ Y, w @ (Y * Y)
 
 
 # ----------------------------------------------------------------- full-batch maths

@@ -8,6 +8,7 @@ distributed engine, and stores what it returns.
 """
 
 import copy
+import inspect
 import numbers
 
 import numpy as np
@@ -89,6 +90,7 @@ class BaseMLP(BaseEstimator):
         "sync": [OneOf("model", "gradient")],
         "sync_steps": [OneOf("auto"), Interval(Integral, 1, None, "left")],
         "lr_scaling": [OneOf("linear", "sqrt", None)],
+        "warmup": [OneOf("auto"), Interval(Real, 0, None, "left")],
         "device": [OneOf("auto", "cpu", "cuda")],
         "progress": [OneOf("auto"), Boolean()],
         "persist": [OneOf("auto"), Boolean()],
@@ -123,6 +125,7 @@ class BaseMLP(BaseEstimator):
         sync="model",
         sync_steps="auto",
         lr_scaling="linear",
+        warmup="auto",
         device="auto",
         progress="auto",
         persist="auto",
@@ -153,6 +156,7 @@ class BaseMLP(BaseEstimator):
         self.sync = sync
         self.sync_steps = sync_steps
         self.lr_scaling = lr_scaling
+        self.warmup = warmup
         self.device = device
         self.progress = progress
         self.persist = persist
@@ -230,8 +234,8 @@ class BaseMLP(BaseEstimator):
             engine.fit_lbfgs(state, data, cfg, targets, rng, self.device)
         else:
             distribution = Distribution(sync=self.sync, sync_steps=self.sync_steps,
-                                        lr_scaling=self.lr_scaling, persist=self.persist,
-                                        device=self.device)
+                                        lr_scaling=self.lr_scaling, warmup=self.warmup,
+                                        persist=self.persist, device=self.device)
             engine.fit_stochastic(state, data, cfg, distribution, targets, rng,
                                   is_classifier(self), incremental)
         self._store(state, cfg.net.layout)
@@ -396,6 +400,13 @@ class BaseMLP(BaseEstimator):
                 setattr(sk, name, copy.deepcopy(value))  # nothing shared with this model
         self._export_extra(sk)
         return sk
+
+    def __setstate__(self, state):
+        # a model saved before a parameter existed gets its default
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not param.empty:
+                state.setdefault(name, param.default)
+        super().__setstate__(state)
 
     def _sklearn_params(self):
         sk_names = self._sklearn_class()().get_params(deep=False)

@@ -58,12 +58,19 @@ sync : {'model', 'gradient'}, default='model'
     averaged (weighted by sample weight). 'gradient': gradients are averaged
     at every step (synchronous SGD; exact but slow).
 sync_steps : int or 'auto', default='auto'
-    Dask input only: local steps between averages. 'auto' aims at about one
-    second of computation per round, which keeps synchronisation under 5%.
+    Dask input only: local steps between averages. 'auto' takes the fewer of about
+    one second of computation per round (which keeps synchronisation under 5%) and
+    ``max(1, round(2048 / W**2))`` for W shards, what kept scikit-learn's accuracy
+    at 8 to 64 shards: 419 steps at 2 shards for the benchmark MLP, 8 at 16, 1 at 64.
 lr_scaling : {'linear', 'sqrt'} or None, default='linear'
     Dask input only: averaging W models (one per worker thread) makes W times
     fewer sequential updates, so the learning rate is multiplied by W
-    ('linear'), sqrt(W) ('sqrt') or kept (None).
+    ('linear'), sqrt(W) ('sqrt') or kept (None). A fit whose averaged model
+    diverges (its loss not finite, or from its third epoch no better than a
+    constant prediction) starts again at half the scaling, with a warning.
+warmup : float or 'auto', default='auto'
+    Dask input only: epochs over which the scaled learning rate ramps up from the
+    unscaled one. 'auto' is none below 8x, one epoch up to 16x, two beyond.
 device : {'auto', 'cpu', 'cuda'}, default='auto'
     'auto' trains where the data is (CuPy arrays or CuPy chunks on the GPU);
     'cuda' moves numpy data to the GPU (needs CuPy); 'cpu' brings GPU data to

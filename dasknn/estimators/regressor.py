@@ -53,6 +53,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         sync="model",
         sync_steps="auto",
         lr_scaling="linear",
+        warmup="auto",
         device="auto",
         progress="auto",
         persist="auto",
@@ -67,7 +68,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, sync=sync, sync_steps=sync_steps, lr_scaling=lr_scaling,
-            device=device, progress=progress, persist=persist,
+            warmup=warmup, device=device, progress=progress, persist=persist,
         )
 
     @staticmethod

@@ -3,6 +3,7 @@ and combined: accuracy from correct counts, R^2 from weight, mean, M2 and square
 error per output (merged with the parallel variance formula)."""
 
 import numpy as np
+from scipy import special
 
 
 def statistics(pred, Y, w, classifier, thresholded):
@@ -71,3 +72,24 @@ def r2(sst, sse):
     with np.errstate(divide="ignore", invalid="ignore"):
         per_output = np.where(sst > 0, 1 - sse / sst, np.where(sse > 0, 0.0, 1.0))
     return float(np.mean(per_output))
+
+
+def constant_loss(loss, mean, mean_square):
+    """The training loss of the best constant prediction, from the targets' (encoded,
+    weighted) column means and mean squares: the entropy of the class frequencies for
+    the log-losses, half the variance (averaged over outputs) for the squared error.
+
+    Examples
+    --------
+    >>> round(constant_loss("log_loss", np.array([0.5, 0.5]), None), 4)
+    0.6931
+    >>> constant_loss("squared_error", np.array([1.0]), np.array([5.0]))
+    2.0
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    if loss == "squared_error":
+        return float(0.5 * np.mean(np.asarray(mean_square) - mean**2))
+    terms = -special.xlogy(mean, mean)
+    if loss == "binary_log_loss":
+        terms = terms - special.xlogy(1 - mean, 1 - mean)
+    return float(np.sum(terms))

@@ -73,6 +73,10 @@ def test_sync_steps_follow_the_settings():
     layout = Layout((100, 256, 128, 10))
     auto = planning.sync_steps(Distribution(), layout, 256, "float32")
     assert auto == planning.auto_sync_steps(layout, 256, "float32")
+    # more shards average more often; two keep a second's worth of steps
+    steps = [planning.sync_steps(Distribution(), layout, 256, "float32", w)
+             for w in (2, 4, 8, 16, 32, 64)]
+    assert steps == [auto, 128, 32, 8, 2, 1]
     assert planning.auto_sync_steps(layout, 256, "float64") < auto  # float64 steps are slower
     assert planning.sync_steps(Distribution(sync_steps=7), layout, 256, "float32") == 7
     assert planning.sync_steps(Distribution(sync="gradient"), layout, 256, "float32") == 1
@@ -91,3 +95,19 @@ def test_seeds_are_deterministic_per_path():
     b = planning.Seeds(np.random.RandomState(3))
     assert a(1, 2, 3) == b(1, 2, 3)
     assert len({a(1, e, k) for e in range(4) for k in range(4)}) == 16
+
+
+def test_large_rates_warm_up_longer():
+    assert [planning.warmup_epochs("auto", f) for f in (2, 4, 8, 16, 32, 64)] == \
+        [0, 0, 1, 1, 2, 2]
+    ramp = [planning.rate_factor(p, 1.0, 16) for p in (0.0, 0.25, 0.5, 1.0, 3.0)]
+    assert ramp[0] == pytest.approx(1 / 16) and ramp[-2:] == [1.0, 1.0]
+    assert ramp == sorted(ramp)
+    assert planning.rate_factor(0.0, 0.0, 16) == 1.0  # no warm-up
+
+
+def test_small_shards_are_named_in_a_warning():
+    assert planning.small_shards([50_000] * 4, 256) is None
+    assert planning.small_shards([3000], 256) is None  # one shard: nothing averaged
+    note = planning.small_shards([2812] * 64, 256)
+    assert "64 shards holds about 2812 training rows (11 minibatches" in note

@@ -46,6 +46,7 @@ def test_model_saved_by_the_previous_layout_loads(kind, fmt):
     for a, b in zip(old.coefs_ + old.intercepts_, new.coefs_ + new.intercepts_):
         np.testing.assert_array_equal(a, b)
     assert type(old._optimizer_state) is type(new._optimizer_state)
+    assert old.get_params()["warmup"] == "auto"  # a parameter added since: its default
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         old.partial_fit(X, y if kind == "classifier" else yr)  # its optimizer state carries on

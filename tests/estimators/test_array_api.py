@@ -128,8 +128,9 @@ def test_shard_functions_on_device_equal_numpy(classification):
         plan = _shard.Plan(seed=1, first_batch=0, n_batches=6, batch_size=16, shuffle=True,
                            learning_rate=None)
         r1 = _shard.train_round(params, start, shard, plan, cfg)
-        r2 = _shard.train_round(_shard.average(r1), r1, shard, plan._replace(first_batch=3), cfg)
-        stats = _shard.score_stats(_shard.average(r2), shard, net, classifier=True)
+        average = lambda r: _shard.averaged(_shard.reduce_results(r), params)  # noqa: E731
+        r2 = _shard.train_round(average(r1), r1, shard, plan._replace(first_batch=3), cfg)
+        stats = _shard.score_stats(average(r2), shard, net, classifier=True)
         sums = _shard.loss_grad_sums(params, shard, net)
         assert isinstance(r2.params, np.ndarray) and isinstance(stats, np.ndarray)
         results[name] = (r2.params, r2.loss_sum, stats, sums[0], sums[1])

@@ -178,7 +178,7 @@ DEEP = dict(hidden_layer_sizes=(8, 5), max_iter=15)
 
 
 # Our own parameters (distributed training), keyword-only and after scikit-learn's.
-EXTRA_PARAMS = ["sync", "sync_steps", "lr_scaling", "device", "progress", "persist"]
+EXTRA_PARAMS = ["sync", "sync_steps", "lr_scaling", "warmup", "device", "progress", "persist"]
 
 
 @pytest.mark.parametrize("kind", [CLF, REG])

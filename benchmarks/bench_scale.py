@@ -1,0 +1,246 @@
+"""Scale-out: dasknn's accuracy and round cost from 1 to 64 shards, against scikit-learn.
+
+Accuracy. W shards are trained with :func:`dasknn.distributed.runner.simulated_slots`:
+the engine's own code (the same shards, rounds, tree of averages, seeds and
+learning-rate rules as a cluster of W worker threads), run one task after another in
+this process with one BLAS thread. A model never depends on where its shards run, so
+this is the model a W-slot cluster gives (``tests/distributed/test_scale.py`` checks
+that against a real LocalCluster). Three settings:
+
+``same``   the same epochs as scikit-learn (``--epochs``, ``tol=0``);
+``conv``   scikit-learn's defaults (``max_iter=200``, ``tol=1e-4``,
+           ``n_iter_no_change=10``): trained until the stopping rule ends the fit;
+``early``  the same with ``early_stopping=True``.
+
+Round cost. On a real ``LocalCluster`` of 2 worker processes x W/2 threads (one shard
+per thread, as the engine plans), a fit of ``sync_steps=1`` on 8 minibatches a shard:
+(wall time of the epochs - time computing) / rounds, from ``history_``.
+
+The data: ``make_classification(n_samples=rows, n_features=100, n_informative=60,
+n_classes=10, random_state=0)`` in float32, split with ``train_test_split(test_size=0.1,
+random_state=0)``, the training rows in 64 Dask blocks. The model:
+``hidden_layer_sizes=(256, 128)``, adam, ``batch_size=256``, ``random_state=0``.
+
+    python benchmarks/bench_scale.py --rows 200000 --epochs 5 --settings same,conv
+    python benchmarks/bench_scale.py --rows 2000000 --epochs 3 --shards 16,64
+    python benchmarks/bench_scale.py --round-cost --shards 1,2,4,8,16,32,64
+    python benchmarks/bench_scale.py --plot docs/_static/scale.png RESULTS.json ...
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _machine import cpu_model  # noqa: E402
+
+MODEL = dict(hidden_layer_sizes=(256, 128), solver="adam", batch_size=256, random_state=0)
+SETTINGS = {
+    "same": lambda epochs: dict(max_iter=epochs, tol=0.0),
+    "conv": lambda epochs: dict(),
+    "early": lambda epochs: dict(early_stopping=True),
+}
+
+
+def make_data(rows):
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_classification(n_samples=rows, n_features=100, n_informative=60,
+                               n_classes=10, random_state=0)
+    return train_test_split(X.astype(np.float32), y, test_size=0.1, random_state=0)
+
+
+def to_dask(X, y, blocks=64):
+    import dask.array as da
+
+    dX = da.from_array(X, chunks=(-(-X.shape[0] // blocks), -1))
+    return dX, da.from_array(y, chunks=dX.chunks[0])
+
+
+def run_sklearn(data, params):
+    from sklearn.neural_network import MLPClassifier
+
+    from threadpoolctl import threadpool_limits
+
+    X, Xt, y, yt = data
+    tic = time.perf_counter()
+    with threadpool_limits(limits=1, user_api="blas"):  # as each shard has
+        clf = MLPClassifier(**MODEL, **params).fit(X, y)
+    return dict(accuracy=clf.score(Xt, yt), epochs=clf.n_iter_,
+                seconds=time.perf_counter() - tic)
+
+
+def run_dasknn(data, params, shards):
+    from dasknn import MLPClassifier
+    from dasknn.distributed.runner import simulated_slots
+
+    X, Xt, y, yt = data
+    dX, dy = to_dask(X, y)
+    clf = MLPClassifier(**MODEL, **params)
+    tic = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with simulated_slots(shards):
+            clf.fit(dX, dy)
+    notes = sorted({str(w.message)[:90] for w in caught
+                    if "Maximum iterations" not in str(w.message)})
+    return dict(accuracy=clf.score(Xt, yt), epochs=clf.n_iter_,
+                seconds=time.perf_counter() - tic,
+                rounds=sum(r["rounds"] for r in clf.history_), warnings=notes)
+
+
+def accuracy_sweep(args):
+    data = make_data(args.rows)
+    results = []
+    for setting in args.settings:
+        params = SETTINGS[setting](args.epochs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = run_sklearn(data, params)
+        print(f"{setting:5} scikit-learn        accuracy {ref['accuracy']:.4f}  "
+              f"epochs {ref['epochs']:3d}  {ref['seconds']:7.1f} s", flush=True)
+        results.append(dict(setting=setting, shards=0, **ref))
+        for w in args.shards:
+            got = run_dasknn(data, params, w)
+            gap = 100 * (got["accuracy"] - ref["accuracy"])
+            print(f"{setting:5} dasknn {w:3d} shards  accuracy {got['accuracy']:.4f}  "
+                  f"epochs {got['epochs']:3d}  {got['seconds']:7.1f} s  {gap:+5.1f} points  "
+                  f"rounds {got['rounds']}  {'; '.join(got['warnings'])}", flush=True)
+            results.append(dict(setting=setting, shards=w, gap_points=gap, **got))
+    return results
+
+
+def round_cost(shards):
+    """Seconds of synchronisation per round on 2 worker processes x shards/2 threads."""
+    from distributed import Client, LocalCluster
+
+    from dasknn import MLPClassifier
+
+    rows = shards * 8 * 256  # 8 minibatches a shard: 8 rounds an epoch at sync_steps=1
+    X, _, y, _ = make_data(rows + rows // 9 + 10)
+    X, y = X[:rows], y[:rows]
+    threads = max(1, shards // 2)
+    with LocalCluster(n_workers=2 if shards > 1 else 1, threads_per_worker=threads,
+                      processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dX, dy = to_dask(X, y, blocks=max(64, shards))
+        dX, dy = client.persist([dX, dy])
+        clf = MLPClassifier(**MODEL, max_iter=3, tol=0.0, sync_steps=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(dX, dy)
+        records = clf.history_[1:]  # the first epoch pays the workers' warm-up
+        sync = sum(r["seconds"] * r["sync_share"] for r in records)
+        return sync / sum(r["rounds"] for r in records)
+
+
+def fit_round_model(costs):
+    """``a + b W + c log2 W`` by non-negative least squares on the measured rounds."""
+    from scipy.optimize import nnls
+
+    ws = np.array(sorted(costs), dtype=float)
+    A = np.stack([np.ones_like(ws), ws, np.log2(ws)], axis=1)
+    coef, _ = nnls(A, np.array([costs[w] for w in sorted(costs)]))
+    return coef
+
+
+def round_cost_sweep(args):
+    costs = {}
+    for w in args.shards:
+        costs[w] = round_cost(w)
+        print(f"round cost, {w:3d} shards: {1000 * costs[w]:7.1f} ms", flush=True)
+    a, b, c = fit_round_model(costs)
+    print(f"model: a = {1000 * a:.2f} ms, b = {1000 * b:.3f} ms per shard, "
+          f"c = {1000 * c:.2f} ms per doubling")
+    for w in sorted(costs):
+        model = a + b * w + c * np.log2(w)
+        print(f"  {w:3d} shards: measured {1000 * costs[w]:6.1f} ms, model "
+              f"{1000 * model:6.1f} ms ({100 * (model / costs[w] - 1):+.0f}%)")
+    return dict(costs={str(k): v for k, v in costs.items()}, a=a, b=b, c=c)
+
+
+def plot(path, files):
+    """Accuracy against shards, one line per saved run and setting, scikit-learn dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name in files:
+        with open(name) as f:
+            saved = json.load(f)
+        rows = saved["info"]["command"].split("--rows ")[1].split()[0] \
+            if "--rows " in saved["info"]["command"] else "200000"
+        for setting in dict.fromkeys(r["setting"] for r in saved["results"]):
+            runs = [r for r in saved["results"] if r["setting"] == setting]
+            ours = [r for r in runs if r["shards"]]
+            label = f"{int(rows) * 9 // 10:,} rows, {setting}"
+            line, = ax.plot([r["shards"] for r in ours], [r["accuracy"] for r in ours],
+                            marker="o", label=f"dasknn, {label}")
+            ref = [r["accuracy"] for r in runs if not r["shards"]][0]
+            ax.axhline(ref, color=line.get_color(), linestyle="--", linewidth=1,
+                       label=f"scikit-learn, {label}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("shards (worker threads)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("dasknn's default averaging vs scikit-learn")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def header():
+    import dask
+    import sklearn
+
+    import dasknn
+
+    return dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                machine=f"{platform.machine()}, {cpu_model()}, {os.cpu_count()} cores",
+                python=platform.python_version(), numpy=np.__version__,
+                sklearn=sklearn.__version__, dask=dask.__version__,
+                dasknn=dasknn.__version__, command=" ".join(sys.argv))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000,
+                        help="rows generated (a tenth held out for testing)")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the 'same' setting")
+    parser.add_argument("--shards", default="1,2,4,8,16,32,64",
+                        help="comma-separated shard counts")
+    parser.add_argument("--settings", default="same",
+                        help="comma-separated among same, conv, early")
+    parser.add_argument("--round-cost", action="store_true",
+                        help="measure the round cost on a LocalCluster instead")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--plot", nargs="+", metavar=("PNG", "JSON"), default=None,
+                        help="draw accuracy vs shards from saved runs, measuring nothing")
+    args = parser.parse_args(argv)
+    args.shards = [int(w) for w in args.shards.split(",")]
+    args.settings = args.settings.split(",")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.plot:
+        return plot(args.plot[0], args.plot[1:])
+    info = header()
+    print(" | ".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    out = round_cost_sweep(args) if args.round_cost else accuracy_sweep(args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(info=info, results=out), f, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()
