@@ -56,9 +56,8 @@ class Schedule(NamedTuple):
 
     def _model_sync(self, epoch, params, starts, lr):
         """Rounds of local steps on every shard, each followed by a tree of averages."""
-        summaries, results, sh = [], starts, self.shards
+        summaries, results, sh, count = [], starts, self.shards, self.per_round
         for r in range(self.n_rounds):
-            count = self.per_round
             results = [
                 sh.submit(tasks.train_round, params, results[k], sh.futures[k],
                           self._plan(epoch, k, r, r * count[k], count[k], lr),
