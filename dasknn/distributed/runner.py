@@ -152,9 +152,15 @@ class ClusterRunner:
         worker has no limit)."""
         return self.client.run_on_scheduler(_free_memory)
 
-    def compute_on(self, delayed, worker):
-        """Compute a delayed object, preferably on ``worker``; return its future."""
-        return self.client.compute(delayed, workers=[worker], allow_other_workers=True)
+    def compute(self, delayed):
+        """Start computing a delayed object; return its future.
+
+        No placement restriction goes with it: restrictions given to ``compute`` reach
+        every task of the graph, the user's upstream data tasks too, and a restart of
+        every worker left those pinned to addresses that no longer exist (the fit
+        waited forever). The scheduler places the block; the round task that trains
+        on it is the one pinned (loosely) to its shard's worker."""
+        return self.client.compute(delayed)
 
     def submit(self, fn, *args, key=None, worker=None):
         kwargs = {"pure": False}

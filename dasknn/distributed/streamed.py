@@ -1,7 +1,7 @@
 """The streamed-data strategy, for data bigger than the cluster's memory.
 
 Each shard is a run of row blocks that stays *lazy*. A round trains every shard on
-one of its blocks, computed on the shard's worker just before (the next round's
+one of its blocks, computed just before (placed by the scheduler; the next round's
 blocks are computed meanwhile) and released after, so a worker holds about two
 blocks per training slot at a time; the models are averaged after each round, as in
 the held strategy. Block order within a shard is shuffled every epoch, and rows
@@ -80,7 +80,7 @@ class _Epoch:
     def _blocks(self, r):
         """Futures of round ``r``'s blocks, one per shard that still has one."""
         p = self.p
-        return {k: self._track(p.runner.compute_on(p.parts[order[r]], p.homes[k]))
+        return {k: self._track(p.runner.compute(p.parts[order[r]]))
                 for k, order in enumerate(self.orders) if r < len(order)}
 
     def _track(self, future):

@@ -301,3 +301,48 @@ def test_lost_work_before_and_after_the_epochs(client, monkeypatch, where):
         clf = MLPClassifier(**params).fit(dX, dy)
     assert failures and clf.n_iter_ == reference.n_iter_ == len(clf.loss_curve_)
     np.testing.assert_allclose(clf.loss_curve_, reference.loss_curve_, rtol=1e-6)
+
+
+RESTART_ALL = '''
+import threading, time, warnings
+import numpy as np, dask, dask.array as da
+from distributed import Client, LocalCluster
+from dasknn import MLPClassifier
+
+def block(i):
+    return np.random.RandomState(i).standard_normal((20000, 20)).astype(np.float32)
+
+if __name__ == "__main__":
+    warnings.simplefilter("ignore")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        X = da.concatenate([da.from_delayed(dask.delayed(block)(i), shape=(20000, 20),
+                                            dtype=np.float32) for i in range(24)])
+        y = (X[:, 0] + X[:, 1] > 0).astype(int)  # computed from X, lazily
+        def restart():
+            time.sleep(3)
+            client.restart_workers(list(client.scheduler_info()["workers"]))
+            print("restarted", flush=True)
+        threading.Thread(target=restart, daemon=True).start()
+        clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=6, persist=False,
+                            random_state=0).fit(X, y)
+        print("finished", clf.n_iter_, round(clf.score(X[:20000].compute(),
+                                                       y[:20000].compute()), 3), flush=True)
+'''
+
+
+def test_streamed_fit_of_lazy_data_survives_every_worker_restarted(tmp_path):
+    # in a subprocess with a time limit: the failure this guards against is a fit that
+    # waits forever (the upstream data tasks were pinned to the dead workers)
+    import subprocess
+    import sys
+
+    script = tmp_path / "restart_all.py"
+    script.write_text(RESTART_ALL)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=240)
+    assert "restarted" in done.stdout, done.stderr[-2000:]
+    finished = [line for line in done.stdout.splitlines() if line.startswith("finished")]
+    assert finished, done.stderr[-2000:]
+    _, n_iter, accuracy = finished[0].split()
+    assert int(n_iter) == 6 and float(accuracy) > 0.9
