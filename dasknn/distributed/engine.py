@@ -131,40 +131,47 @@ def gather_optimizer(runner, results, current, key):
 
 def _train_held(state, built, cfg, distribution, seeds, classifier, incremental, resume,
                 hooks):
-    """Run the epochs on held shards (all, or with ``resume`` those after ``state.n_iter``).
-
-    A fit whose averaged model stops learning (see :class:`_Guard`) starts again from
-    where it began with half the learning-rate scaling, until the scaling is gone."""
+    """Run the epochs on held shards (all, or with ``resume`` those after ``state.n_iter``)."""
     n_shards = len(built.futures)
     factor = lr_factor(distribution.lr_scaling, n_shards) if distribution.sync == "model" else 1
     chance = _chance_loss(built, cfg) if factor > 1 and not incremental else None
+
+    def train_at(factor):
+        scaled_cfg = scaled(cfg, factor)
+        plan = held.schedule(built, scaled_cfg, distribution, seeds, state.params.dtype,
+                             classifier, factor, warm=not state.loss_curve)
+        note = small_shards(built.rows, plan.batch_size)
+        if note and not resume:
+            warnings.warn(note)
+        if not resume or state.optimizer is None:  # None: a replay before any epoch ran
+            state.optimizer = starting_optimizer(state, scaled_cfg.hyper, incremental, factor)
+        if not resume:
+            state.n_iter = 0
+        return _epochs(state, held.HeldEpochs(plan, incremental), scaled_cfg, built.runner,
+                       built.token, [*hooks, _Guard(chance, factor)], incremental, factor)
+
+    return _with_back_off(state, factor, n_shards, train_at)
+
+
+def _with_back_off(state, factor, n_shards, train_at):
+    """``train_at(factor)``; a fit whose averaged model stops learning (see
+    :class:`_Guard`) starts again from where it began at half the learning-rate
+    scaling, with a warning."""
     start = copy.deepcopy(state)
     while True:
         try:
-            return _train_held_at(state, built, cfg, distribution, seeds, classifier,
-                                  incremental, resume, hooks, factor, chance)
+            return train_at(factor)
         except Diverged as exc:
             factor = _back_off(exc, factor, n_shards)
             _restore(state, start)
 
 
-def _train_held_at(state, built, cfg, distribution, seeds, classifier, incremental, resume,
-                   hooks, factor, chance):
-    cfg = scaled(cfg, factor)
-    plan = held.schedule(built, cfg, distribution, seeds, state.params.dtype, classifier,
-                         factor, warm=not state.loss_curve)
-    note = small_shards(built.rows, plan.batch_size)
-    if note and not resume:
-        warnings.warn(note)
-    if not resume or state.optimizer is None:  # None: a replay before any epoch ran
-        state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
-    if not resume:
-        state.n_iter = 0
-    source = held.HeldEpochs(plan, incremental)
+def _epochs(state, source, cfg, runner, token, hooks, incremental, factor):
+    """Run ``source``'s epochs in the driver; keep the shards' optimizer state as one
+    (unless interrupted) in the user's units; release what the source still holds."""
     try:
-        if _run(state, source, cfg, built.runner, built.token, [*hooks, _Guard(chance, factor)],
-                incremental):
-            _keep_optimizer(state, built.runner, source, built.token)
+        if _run(state, source, cfg, runner, token, hooks, incremental):
+            _keep_optimizer(state, runner, source, token)
     finally:
         source.release()
     state.optimizer = optim.scale_rate(state.optimizer, 1 / factor)
@@ -256,20 +263,20 @@ def _train_streaming(state, runner, data, cfg, distribution, targets, seeds, inc
     token = uuid.uuid4().hex[:12]
     parts = shards.part_tasks(data, targets, cfg, seeds, token, distribution.device)
     rows = [r for r in data.X.chunks[0] if r > 0]
-    factor = lr_factor(distribution.lr_scaling, max(1, min(runner.n_workers, len(parts))))
-    cfg = scaled(cfg, factor)
-    warmup = warmup_epochs(distribution.warmup, factor) if not state.loss_curve else 0.0
-    state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
-    state.n_iter = 0
-    source = streamed.StreamedEpochs(runner, parts, rows, cfg, seeds, token, state.optimizer,
-                                     factor, warmup)
-    try:
-        if _run(state, source, cfg, runner, token, [*hooks, _Guard(None, factor)], incremental):
-            _keep_optimizer(state, runner, source, token)
-    finally:
-        source.release()
-    state.optimizer = optim.scale_rate(state.optimizer, 1 / factor)
-    return state
+    n_shards = max(1, min(runner.n_workers, len(parts)))
+
+    def train_at(factor):
+        scaled_cfg = scaled(cfg, factor)
+        warmup = warmup_epochs(distribution.warmup, factor) if not state.loss_curve else 0.0
+        state.optimizer = starting_optimizer(state, scaled_cfg.hyper, incremental, factor)
+        state.n_iter = 0
+        source = streamed.StreamedEpochs(runner, parts, rows, scaled_cfg, seeds, token,
+                                         state.optimizer, factor, warmup)
+        return _epochs(state, source, scaled_cfg, runner, token,
+                       [*hooks, _Guard(None, factor)], incremental, factor)
+
+    return _with_back_off(state, lr_factor(distribution.lr_scaling, n_shards), n_shards,
+                          train_at)
 
 
 # --------------------------------------------------------------------------- L-BFGS

@@ -85,3 +85,15 @@ def test_the_tree_of_averages_is_the_weighted_mean(n):
     assert summary[1] == sum(r.n_rows for r in results)
     assert summary[2] == pytest.approx(0.1 * (n - 1))
     assert averaging.depth(n) == (1 if n <= 8 else 2 if n <= 64 else 3)
+
+
+def test_a_streamed_fit_that_diverges_starts_again_then_is_refused(client):
+    # streamed on the 2-worker cluster: the scaled rate blows the model up, the fit
+    # starts again unscaled, and that model, still not finite, is refused as in memory
+    X, y = make_classification(n_samples=2000, n_features=10, random_state=0)
+    dX, dy = _blocks(X * 1e200, y, 8)
+    with pytest.warns(UserWarning, match="diverged .* starting again at 1x"), \
+            pytest.raises(ValueError, match="non-finite parameter weights"), \
+            np.errstate(all="ignore"):
+        MLPClassifier(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=10.0,
+                      max_iter=2, persist=False).fit(dX, dy)
