@@ -1,77 +1,24 @@
-"""Training progress in the Dask dashboard: events, a scheduler plugin, a Bokeh page.
+"""Training progress in the Dask dashboard: the page ``/individual-dasknn``.
 
-Every distributed fit publishes one event per epoch on the topic ``"dasknn"`` (epoch,
-loss, validation score, samples/s, share of time synchronising, learning rate,
-workers). :class:`DasknnPlugin` keeps their history on the scheduler, and the page
-``/individual-dasknn`` (listed in the dashboard's "More..." menu) plots the current
-fit's loss and validation score live.
-
-Importing dasknn registers the page, so a ``LocalCluster`` started afterwards shows
-it; a remote scheduler gets it with ``dask scheduler --preload dasknn.dashboard``. The
-plugin is installed by the first fit on a cluster (or by the preload).
+The page (listed in the dashboard's "More..." menu) plots the current fit's loss and
+validation score live, from the records :class:`~dasknn.monitor.DasknnPlugin` keeps
+on the scheduler. Importing this module registers the page (it imports Bokeh), so a
+scheduler must import it before its dashboard starts: ``import dasknn`` makes
+schedulers started afterwards in this process (a ``LocalCluster``) preload it, and a
+remote scheduler gets it with ``dask scheduler --preload dasknn.dashboard``. The
+plugin is installed by the preload, or by the first fit on a cluster.
 """
 
-import warnings
-from collections import OrderedDict
-
-from distributed.diagnostics.plugin import SchedulerPlugin
-
-from .distributed.runner import TOPIC
-from .training import hooks
+from . import monitor
+from .monitor import PLUGIN_NAME, TOPIC, DasknnPlugin  # noqa: F401 - the page's names
 
 ROUTE = "/individual-dasknn"
-PLUGIN_NAME = "dasknn"
-MAX_FITS = 20
-
-
-class DasknnPlugin(SchedulerPlugin):
-    """Keeps the per-epoch records of the last fits, keyed by fit id."""
-
-    name = PLUGIN_NAME
-
-    def __init__(self):
-        self.fits = OrderedDict()
-
-    def log_event(self, topic, msg):
-        if topic != TOPIC or not isinstance(msg, dict) or "fit" not in msg:
-            return
-        self.fits.setdefault(msg["fit"], []).append(msg)
-        self.fits.move_to_end(msg["fit"])
-        while len(self.fits) > MAX_FITS:
-            self.fits.popitem(last=False)
-
-    def latest(self):
-        """Records of the most recent fit (a list of dicts, possibly empty)."""
-        return next(reversed(self.fits.values()), []) if self.fits else []
 
 
 def dask_setup(scheduler):
     """Preload hook (``dask scheduler --preload dasknn.dashboard``)."""
     if PLUGIN_NAME not in scheduler.plugins:
-        scheduler.add_plugin(DasknnPlugin())
-
-
-def ensure_plugin(client):
-    """Install the plugin on the client's scheduler unless it is there already. The
-    dashboard is an extra: a scheduler that cannot take it (dasknn not installed
-    there, say) costs the live page, not the fit."""
-    try:
-        present = client.run_on_scheduler(
-            lambda dask_scheduler: PLUGIN_NAME in dask_scheduler.plugins)
-        if not present:
-            client.register_plugin(DasknnPlugin(), name=PLUGIN_NAME)
-    except Exception as exc:  # noqa: BLE001 - any failure here must not stop training
-        warnings.warn(f"dasknn: the dashboard page could not be installed on the "
-                      f"scheduler ({type(exc).__name__}: {exc}); training goes on "
-                      "without it. Install dasknn where the scheduler runs to see it.")
-
-
-class _InstallPlugin(hooks.Hook):
-    """Installs the plugin when a fit on a cluster begins."""
-
-    def begin(self, fit):
-        if fit.client is not None:
-            ensure_plugin(fit.client)
+        scheduler.add_plugin(monitor.DasknnPlugin())
 
 
 def _page(scheduler, extra, doc):
@@ -129,4 +76,3 @@ def register_page():
 
 
 register_page()
-hooks.register(_InstallPlugin)

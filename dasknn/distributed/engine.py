@@ -30,6 +30,7 @@ from ..training.local import finish_lbfgs, minimize_lbfgs
 from . import held, shards, streamed, tasks
 from .planning import (
     Seeds,
+    block_room_note,
     lr_factor,
     scaled,
     should_stream,
@@ -37,7 +38,7 @@ from .planning import (
     starting_optimizer,
     warmup_epochs,
 )
-from .runner import current_runner
+from .runner import Regroup, current_runner
 
 MAX_REPLAYS = 2
 
@@ -71,30 +72,59 @@ def _run(state, source, cfg, runner, token, hooks, incremental):
 def fit_stochastic(state, data, cfg, distribution, targets, rng, classifier, incremental,
                    hooks=()):
     """Train with 'sgd' or 'adam' on Dask data (a :class:`~.shards.Data`), updating
-    ``state`` (a FitState)."""
+    ``state`` (a FitState). Workers that join mid-fit are used from the next epoch
+    (:class:`~.runner.Regroup`); lost work is replayed from the last finished epoch."""
     seeds = Seeds(rng)
     with current_runner() as runner:
-        if hasattr(runner, "client") and should_stream(
-                distribution.persist, _nbytes(data), runner.free_memory()):
-            return _train_streaming(state, runner, data, cfg, distribution, targets, seeds,
-                                    incremental, hooks)
-        for attempt in range(MAX_REPLAYS + 1):
-            built = None
+        stream = hasattr(runner, "client") and should_stream(
+            distribution.persist, _nbytes(data), runner.free_memory())
+        note = stream and block_room_note(_block_bytes(data), runner.room_per_slot())
+        if note:
+            warnings.warn(note)
+        resume = False
+        while True:
             try:
-                built = shards.build(runner, data, targets, cfg, seeds, distribution.device)
-                _train_held(state, built, cfg, distribution, seeds, classifier, incremental,
-                            attempt > 0, hooks)
-                return state
-            except lost_work() as exc:
-                _replay_or_raise(exc, attempt, state)
-            finally:
-                if built is not None:
-                    runner.release(built.futures)
+                if stream:
+                    return _train_streaming(state, runner, data, cfg, distribution, targets,
+                                            seeds, incremental, resume, hooks)
+                return _train_replaying(state, runner, data, cfg, distribution, targets,
+                                        seeds, classifier, incremental, resume, hooks)
+            except Regroup:
+                resume = True
+
+
+def _train_replaying(state, runner, data, cfg, distribution, targets, seeds, classifier,
+                     incremental, resume, hooks):
+    """The held strategy, replayed from the last finished epoch after lost work."""
+    for attempt in range(MAX_REPLAYS + 1):
+        built = None
+        try:
+            built = shards.build(runner, data, targets, cfg, seeds, distribution.device)
+            _train_held(state, built, cfg, distribution, seeds, classifier, incremental,
+                        resume or attempt > 0, hooks)
+            return state
+        except lost_work() as exc:
+            _replay_or_raise(exc, attempt, state)
+            runner.refresh()  # a restarted worker has a new address
+        finally:
+            if built is not None:
+                runner.release(built.futures)
     return state
 
 
 def _nbytes(data):
     return data.X.nbytes + (data.y.nbytes if data.y is not None else 0)
+
+
+def _block_bytes(data):
+    """Bytes of X's largest row block with its targets (0 with unknown chunk sizes)."""
+    rows = max(data.X.chunks[0], default=0)
+    if not math.isfinite(rows) or not math.isfinite(data.X.shape[0]):
+        return 0
+    per_row = data.X.nbytes / max(1, data.X.shape[0])
+    if data.y is not None:
+        per_row += data.y.nbytes / max(1, data.y.shape[0])
+    return rows * per_row
 
 
 def _replay_or_raise(exc, attempt, state):
@@ -143,14 +173,23 @@ def _train_held(state, built, cfg, distribution, seeds, classifier, incremental,
         note = small_shards(built.rows, plan.batch_size)
         if note and not resume:
             warnings.warn(note)
-        if not resume or state.optimizer is None:  # None: a replay before any epoch ran
-            state.optimizer = starting_optimizer(state, scaled_cfg.hyper, incremental, factor)
+        _start_optimizer(state, scaled_cfg, incremental, factor, resume)
         if not resume:
             state.n_iter = 0
         return _epochs(state, held.HeldEpochs(plan, incremental), scaled_cfg, built.runner,
                        built.token, [*hooks, _Guard(chance, factor)], incremental, factor)
 
     return _with_back_off(state, factor, n_shards, train_at)
+
+
+def _start_optimizer(state, cfg, incremental, factor, resume):
+    """The optimizer state the epochs start from, its SGD rate in the shards' units:
+    the fit's own when resuming (kept in the user's units between attempts), else
+    :func:`~.planning.starting_optimizer`'s. None: a replay before any epoch ran."""
+    if resume and state.optimizer is not None:
+        state.optimizer = optim.scale_rate(state.optimizer, factor)
+    else:
+        state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
 
 
 def _with_back_off(state, factor, n_shards, train_at):
@@ -168,13 +207,14 @@ def _with_back_off(state, factor, n_shards, train_at):
 
 def _epochs(state, source, cfg, runner, token, hooks, incremental, factor):
     """Run ``source``'s epochs in the driver; keep the shards' optimizer state as one
-    (unless interrupted) in the user's units; release what the source still holds."""
+    (unless interrupted); release what the source still holds. The optimizer state
+    leaves in the user's units, whatever happens."""
     try:
         if _run(state, source, cfg, runner, token, hooks, incremental):
             _keep_optimizer(state, runner, source, token)
     finally:
         source.release()
-    state.optimizer = optim.scale_rate(state.optimizer, 1 / factor)
+        state.optimizer = optim.scale_rate(state.optimizer, 1 / factor)
     return state
 
 
@@ -257,8 +297,9 @@ def _keep_optimizer(state, runner, source, token):
 
 
 def _train_streaming(state, runner, data, cfg, distribution, targets, seeds, incremental,
-                     hooks):
-    """Fit with 'sgd' or 'adam', streaming X's blocks; updates ``state``."""
+                     resume, hooks):
+    """Fit with 'sgd' or 'adam', streaming X's blocks; updates ``state`` (from its last
+    finished epoch when ``resume``)."""
     streamed.check_supported(cfg, distribution)
     token = uuid.uuid4().hex[:12]
     parts = shards.part_tasks(data, targets, cfg, seeds, token, distribution.device)
@@ -268,8 +309,9 @@ def _train_streaming(state, runner, data, cfg, distribution, targets, seeds, inc
     def train_at(factor):
         scaled_cfg = scaled(cfg, factor)
         warmup = warmup_epochs(distribution.warmup, factor) if not state.loss_curve else 0.0
-        state.optimizer = starting_optimizer(state, scaled_cfg.hyper, incremental, factor)
-        state.n_iter = 0
+        _start_optimizer(state, scaled_cfg, incremental, factor, resume)
+        if not resume:
+            state.n_iter = 0
         source = streamed.StreamedEpochs(runner, parts, rows, scaled_cfg, seeds, token,
                                          state.optimizer, factor, warmup)
         return _epochs(state, source, scaled_cfg, runner, token,

@@ -16,6 +16,7 @@ from ..training.batches import batch_size_for
 from ..training.driver import EpochResult
 from . import averaging, tasks
 from .planning import rate_factor, round_plan, sync_steps, warmup_epochs
+from .runner import Regroup
 
 
 class Submitted(NamedTuple):
@@ -144,8 +145,12 @@ class HeldEpochs:
 
     def _advance(self, epoch, state):
         """Make ``box[0]`` epoch ``epoch``: submit it from the state's model (the first
-        epoch) or from the previous epoch, unless it was submitted ahead."""
+        epoch) or from the previous epoch, unless it was submitted ahead. Workers that
+        joined since the shards were built stop the source first (:class:`Regroup`)."""
         rate = optim.schedule_rate(state.optimizer)
+        shards = self.schedule.shards
+        if self.box and shards.runner.joined(len(shards.futures), shards.n_parts):
+            raise Regroup
         if not self.box:
             starts = [state.optimizer] * len(self.schedule.shards.futures)
             self.box.append(self.schedule.submit(epoch, state.params, starts, rate))

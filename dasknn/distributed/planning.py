@@ -281,3 +281,29 @@ def should_stream(persist, nbytes, free):
     if persist is False:
         return True
     return free is not None and 3 * nbytes > free
+
+
+BLOCKS_IN_FLIGHT = 4  # per training slot when streaming: two blocks, each with its part
+
+
+def block_room_note(block_bytes, room):
+    """A warning when streaming blocks of up to ``block_bytes`` cannot fit in ``room``,
+    the memory a worker has left per training slot (None: no limit), or None.
+
+    A streamed round holds about two blocks per slot (the one training, the next one
+    computing), each beside the part built from it: four blocks' bytes.
+
+    Examples
+    --------
+    >>> block_room_note(10 * 2**20, 200 * 2**20) is None
+    True
+    >>> print(block_room_note(100 * 2**20, 200 * 2**20))  # doctest: +ELLIPSIS
+    dasknn: X's row blocks hold up to 100 MiB; streaming them needs about 400 MiB a ...
+    """
+    if room is None or BLOCKS_IN_FLIGHT * block_bytes <= room:
+        return None
+    return (f"dasknn: X's row blocks hold up to {block_bytes / 2**20:.0f} MiB; streaming "
+            f"them needs about {BLOCKS_IN_FLIGHT * block_bytes / 2**20:.0f} MiB a worker "
+            f"thread, but a worker has {max(room, 0) / 2**20:.0f} MiB left under its memory "
+            "limit, so it may be restarted mid-fit. Rechunk X into smaller row blocks "
+            "(X.rechunk({0: rows})) or give the workers more memory.")

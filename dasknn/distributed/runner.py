@@ -9,12 +9,19 @@ same few verbs, so the training algorithm is written a single time.
 import contextlib
 import contextvars
 import time
+import uuid
 
 import dask
 
+from . import watchdog
 from .planning import plan_homes
 
 TOPIC = "dasknn"  # the Dask event topic of every epoch's record
+
+
+class Regroup(Exception):
+    """Workers joined the cluster: the fit re-plans its shards over every worker and
+    goes on from its last finished epoch (raised by an epoch source)."""
 
 
 class InlineRunner:
@@ -30,6 +37,12 @@ class InlineRunner:
 
     def homes(self, where, groups):
         return [None] * len(groups)
+
+    def joined(self, n_shards, n_parts):
+        return False
+
+    def refresh(self):
+        pass
 
     def settle(self, futures):
         pass
@@ -89,8 +102,21 @@ class ClusterRunner:
 
     def __init__(self, client):
         self.client = client
-        self.workers = training_slots(_wait_for_workers(client))
+        self.refresh()
+
+    def refresh(self):
+        """Read the cluster's training slots again (workers that joined, restarted or
+        left since)."""
+        self.workers = training_slots(_wait_for_workers(self.client))
         self.n_workers = len(self.workers)
+
+    def joined(self, n_shards, n_parts):
+        """Whether slots beyond the ``n_shards`` a fit trains on have joined and its
+        ``n_parts`` row blocks could use them; if so, this runner now plans with them."""
+        if n_parts <= n_shards or len(training_slots(self.client.nthreads())) <= n_shards:
+            return False
+        self.refresh()
+        return True
 
     def publish(self, fit_id, record, max_iter):
         """Log an epoch's record as a Dask event on the topic :data:`TOPIC`."""
@@ -121,12 +147,11 @@ class ClusterRunner:
         return futures, where
 
     def settle(self, futures):
-        """Wait for ``futures``; raise the first failed task's own exception."""
-        from distributed import wait
-
-        wait(futures)
+        """Wait for ``futures``; raise the first failed task's own exception (or the
+        cancellation of a future whose worker was lost)."""
+        watchdog.wait(self.client, futures)
         for f in futures:
-            if f.status == "error":
+            if f.status in ("error", "cancelled"):
                 f.result()  # raises the task's own exception (e.g. NaN in X)
 
     def _holders(self, collection, keys):
@@ -152,6 +177,11 @@ class ClusterRunner:
         worker has no limit)."""
         return self.client.run_on_scheduler(_free_memory)
 
+    def room_per_slot(self):
+        """The least memory a worker has left under its limit, per thread (None when a
+        worker has no limit)."""
+        return self.client.run_on_scheduler(_room_per_slot)
+
     def compute(self, delayed):
         """Start computing a delayed object; return its future.
 
@@ -171,13 +201,16 @@ class ClusterRunner:
         return self.client.submit(fn, *args, **kwargs)
 
     def gather(self, items):
+        """The results of ``items`` (futures, possibly nested in lists), waited for
+        under the :mod:`.watchdog`."""
+        watchdog.wait(self.client, items)
         return self.client.gather(items)
 
     def result(self, future):
         """Gather one future and release it, failed or not: a failed future that its
         traceback keeps alive would pin its inputs (the training data) on the cluster."""
         try:
-            return self.client.gather(future)
+            return self.gather(future)
         finally:
             self.release(future)
 
@@ -194,6 +227,13 @@ def _free_memory(dask_scheduler):
     if not workers or any(not ws.memory_limit for ws in workers):
         return None
     return sum(max(0, ws.memory_limit - ws.memory.process) for ws in workers)
+
+
+def _room_per_slot(dask_scheduler):
+    workers = list(dask_scheduler.workers.values())
+    if not workers or any(not ws.memory_limit for ws in workers):
+        return None
+    return min((ws.memory_limit - ws.memory.process) / max(1, ws.nthreads) for ws in workers)
 
 
 def _flatten(items):
@@ -235,6 +275,33 @@ def simulated_slots(n_slots):
             yield
     finally:
         _SIMULATED.reset(token)
+
+
+def warm_up_workers(dtype):
+    """Start :func:`~.tasks.warm_up` on every worker of the default client, without
+    waiting: the workers load the engine and warm BLAS while the client discovers the
+    labels and plans the fit, instead of in the first round. Nothing without a client,
+    inside a task or :func:`simulated_slots`."""
+    if _SIMULATED.get() is not None:
+        return
+    try:
+        from distributed import default_client, fire_and_forget, get_worker
+        get_worker()
+        return  # inside a task: the workers are busy already
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return
+    except ValueError:
+        pass
+    try:
+        client = default_client()
+    except ValueError:
+        return
+    from .tasks import warm_up
+
+    dtype = str(dtype) if dtype is not None else "float64"
+    for worker in client.nthreads():
+        fire_and_forget(client.submit(warm_up, dtype, workers=[worker], pure=False,
+                                      key=f"dasknn-warmup-{uuid.uuid4().hex[:12]}"))
 
 
 @contextlib.contextmanager

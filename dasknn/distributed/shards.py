@@ -43,6 +43,7 @@ class Shards(NamedTuple):
     rows: list  # training rows per shard
     val_rows: list
     token: str
+    n_parts: int  # row blocks the shards are built from
 
     def submit(self, fn, *args, key, k=None):
         """Submit a task of this fit (``key`` gets the fit's token), on shard ``k``'s worker."""
@@ -74,7 +75,8 @@ def build(runner, data, targets, cfg, seeds, device="auto"):
     except BaseException:
         runner.release(parts, shards)
         raise
-    return Shards(runner, shards, homes, [s[0] for s in sizes], [s[1] for s in sizes], token)
+    return Shards(runner, shards, homes, [s[0] for s in sizes], [s[1] for s in sizes], token,
+                  len(rows))
 
 
 def _row_block_keys(X):

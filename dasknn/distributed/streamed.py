@@ -18,6 +18,7 @@ from ..training.batches import batch_size_for
 from ..training.driver import EpochResult
 from . import averaging, tasks
 from .planning import contiguous_groups, rate_factor
+from .runner import Regroup
 
 
 def check_supported(cfg, distribution):
@@ -48,8 +49,12 @@ class StreamedEpochs:
         self.batch_size = batch_size_for(cfg.batch_size, sum(rows))
         self.initial = start
         self.starts = [start] * n_shards
+        self.first = True
 
     def epoch(self, epoch, state):
+        if not self.first and self.runner.joined(len(self.homes), len(self.parts)):
+            raise Regroup  # workers joined: the engine re-plans the shards
+        self.first = False
         run = _Epoch(self, epoch)
         params, self.starts[:], summaries = run.run(state.params, self.starts,
                                                     optim.schedule_rate(state.optimizer))

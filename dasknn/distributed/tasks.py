@@ -98,6 +98,12 @@ def _warm_blas(dtype):
         _WARMED.add(dtype)
 
 
+def warm_up(dtype):
+    """Ready a worker for training: unpickling this task loads the kernels, and BLAS
+    runs its first large product (submitted while the client still prepares the fit)."""
+    _warm_blas(np.dtype(dtype))
+
+
 def make_shard(expected, *parts):
     """Concatenate a slot's parts into one contiguous shard.
 

@@ -20,6 +20,7 @@ from ..distributed import engine
 from ..distributed import predict as dask_predict
 from ..distributed.data import is_dask, prepare_X
 from ..distributed.planning import Distribution
+from ..distributed.runner import warm_up_workers
 from ..maths import optimizers as optim
 from ..maths import stopping
 from ..maths.activations import OUTPUT_LOSS
@@ -226,6 +227,7 @@ class BaseMLP(BaseEstimator):
 
     def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
         """Train on Dask collections with the distributed engine."""
+        warm_up_workers(getattr(X, "dtype", None))  # meanwhile: labels, chunk sizes
         data, targets = inputs.dask(self, X, y, sample_weight, incremental, first_pass)
         rng, cfg = self._prepare(data.X.shape[1], targets, data.X.dtype, first_pass, True)
         # the engine starts a fresh optimizer itself, at its scaled learning rate

@@ -5,12 +5,10 @@ optimizer step per batch, through the in-place kernel on dense numpy data and th
 pure functions elsewhere.
 """
 
-import itertools
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import gen_batches
 
 from ..maths import kernel
 from ..maths import optimizers as optim
@@ -50,8 +48,9 @@ def epoch_batches(n_samples, batch_size, order, first=0, count=None):
     >>> [b.tolist() for b in epoch_batches(5, 2, np.arange(5)[::-1], first=1, count=1)]
     [[2, 1]]
     """
-    stop = None if count is None else first + count
-    for batch in itertools.islice(gen_batches(n_samples, batch_size), first, stop):
+    starts = range(first * batch_size, n_samples, batch_size)
+    for start in starts if count is None else starts[:count]:
+        batch = slice(start, min(start + batch_size, n_samples))
         yield batch if order is None else order[batch]
 
 

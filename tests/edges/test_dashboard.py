@@ -200,20 +200,23 @@ def test_a_scheduler_refusing_the_page_does_not_stop_the_fit(monkeypatch):
     # e.g. dasknn missing where the scheduler runs: the fit trains, with a warning
     import warnings
 
+    import dask
     import dask.array as da
     from distributed import Client, LocalCluster
     from sklearn.datasets import make_classification
 
-    from dasknn import MLPClassifier, dashboard
+    from dasknn import MLPClassifier, monitor
 
-    class Refused(dashboard.DasknnPlugin):
+    class Refused(monitor.DasknnPlugin):
         async def start(self, scheduler):
             raise ModuleNotFoundError("No module named 'dasknn'")
 
-    monkeypatch.setattr(dashboard, "DasknnPlugin", Refused)
+    monkeypatch.setattr(monitor, "DasknnPlugin", Refused)
     X, y = make_classification(n_samples=400, n_features=5, random_state=0)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster):
+    no_preload = dask.config.set({"distributed.scheduler.preload": []})  # a scheduler
+    with no_preload, LocalCluster(n_workers=1, threads_per_worker=1,  # without dasknn
+                                  processes=False, dashboard_address=None) as cluster, \
+            Client(cluster):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(

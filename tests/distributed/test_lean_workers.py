@@ -1,0 +1,68 @@
+"""Worker processes load what their tasks need: numpy, scipy and the kernels, never
+scikit-learn, the estimator facade, Bokeh, matplotlib or pandas for numpy chunks."""
+
+import warnings
+
+import dask.array as da
+import pytest
+from distributed import Client, LocalCluster
+
+from dasknn import MLPClassifier, MLPRegressor
+
+HEAVY = ("sklearn", "bokeh", "matplotlib", "pandas", "skops", "tqdm", "dasknn.estimators",
+         "dasknn.dashboard", "dasknn.cli")
+
+
+
+def _modules(prefixes):
+    """An expression listing a process's modules under ``prefixes``: evaluated on the
+    worker, it ships no function of this module (which would import it, and dasknn's
+    estimators with it, there)."""
+    return f"sorted(m for m in __import__('sys').modules if m.startswith({prefixes!r}))"
+
+
+def test_workers_import_no_estimator_dashboard_or_pandas_code():
+    X = da.random.RandomState(0).random_sample((4000, 5), chunks=(500, 5))
+    y = (X[:, 0] > 0.5).astype(int)
+    small = dict(hidden_layer_sizes=(8,), max_iter=3, learning_rate_init=0.02, random_state=0)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for extra in ({"persist": False}, {"solver": "lbfgs"}, {"early_stopping": True},
+                      {"sync": "gradient"}, {}):
+            clf = MLPClassifier(**small, **extra).fit(X, y)
+        clf.predict(X).compute()
+        clf.predict_proba(X).compute()
+        assert clf.score(X, y) > 0.5  # the held fit, with the defaults
+        MLPRegressor(**small).fit(X, X.sum(axis=1)).score(X, X.sum(axis=1))
+        (loaded,) = client.run(eval, _modules(HEAVY)).values()
+        (ours,) = client.run(eval, _modules("dasknn")).values()
+    assert "dasknn.distributed.tasks" in ours  # the worker did run our tasks
+    assert loaded == []
+
+
+def test_importing_dasknn_loads_neither_estimators_nor_dashboard():
+    import subprocess
+    import sys
+
+    code = ("import sys, dasknn; print(sorted(m for m in sys.modules if m.startswith("
+            f"{HEAVY!r}) or m in ('distributed', 'bokeh')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor", "load", "save"])
+def test_the_package_face_loads_its_names_on_use(name):
+    import dasknn
+
+    assert callable(getattr(dasknn, name))
+    assert name in dir(dasknn)
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    import dasknn
+
+    with pytest.raises(AttributeError, match="no attribute 'MLPClasifier'"):
+        dasknn.MLPClasifier  # noqa: B018

@@ -1,0 +1,70 @@
+"""The watchdog on a real process cluster: work pinned to a worker that is gone is
+re-planned, a silent worker's work runs elsewhere, and work nobody can run is an
+error within the watchdog's bound, never an endless wait."""
+
+import os
+import signal
+import time
+
+import dask
+import pytest
+from distributed import Client, LocalCluster
+
+from dasknn.distributed import watchdog
+from dasknn.distributed.runner import ClusterRunner
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield cluster, client
+
+
+def _patient(seconds):
+    return dask.config.set({watchdog.SETTING: seconds})
+
+
+def test_work_pinned_to_a_departed_worker_is_replanned(cluster_client):
+    _, client = cluster_client
+    future = client.submit(sum, [1, 2, 3], workers=["tcp://127.0.0.1:1"], pure=False)
+    with _patient(1), pytest.warns(UserWarning, match="released 1 task"):
+        assert ClusterRunner(client).gather(future) == 6
+
+
+def test_work_nobody_can_run_is_an_error_naming_it(cluster_client):
+    _, client = cluster_client
+    future = client.submit(sum, [1], resources={"GPU": 1}, pure=False, key="dasknn-needs-gpu")
+    start = time.monotonic()
+    with _patient(1), pytest.raises(watchdog.Stalled) as caught:
+        ClusterRunner(client).gather(future)
+    assert time.monotonic() - start < 10
+    message = str(caught.value)
+    assert "no progress for 1 s" in message and "dasknn-needs-gpu is no-worker" in message
+    assert "needs resources {'GPU': 1}" in message and watchdog.SETTING in message
+    future.release()
+
+
+def test_a_slow_task_on_a_live_worker_is_waited_for(cluster_client):
+    _, client = cluster_client
+    future = client.submit(time.sleep, 2.5, pure=False)
+    with _patient(0.5):
+        assert ClusterRunner(client).gather(future) is None
+
+
+def test_a_silent_worker_holding_the_work_is_removed_and_the_work_runs_elsewhere():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        pids = client.run(os.getpid)
+        silent = sorted(pids)[0]
+        future = client.submit(time.sleep, 1.5, workers=[silent], allow_other_workers=True,
+                               pure=False)
+        while not client.processing().get(silent):
+            time.sleep(0.01)
+        os.kill(pids[silent], signal.SIGSTOP)  # alive, but no longer heard from
+        try:
+            with _patient(2), pytest.warns(UserWarning, match="removed the silent worker"):
+                assert ClusterRunner(client).gather(future) is None
+            assert silent not in client.scheduler_info()["workers"]
+        finally:
+            os.kill(pids[silent], signal.SIGCONT)
