@@ -23,6 +23,7 @@ class DasknnPlugin(SchedulerPlugin):
     """Keeps the per-epoch records of the last fits, keyed by fit id."""
 
     name = PLUGIN_NAME
+    idempotent = True  # registered once per scheduler, however many fits ask at once
 
     def __init__(self):
         self.fits = OrderedDict()
@@ -44,11 +45,8 @@ def ensure_plugin(client):
     """Install the plugin on the client's scheduler unless it is there already. The
     dashboard is an extra: a scheduler that cannot take it (dasknn not installed
     there, say) costs the live page, not the fit."""
-    try:
-        present = client.run_on_scheduler(
-            lambda dask_scheduler: PLUGIN_NAME in dask_scheduler.plugins)
-        if not present:
-            client.register_plugin(DasknnPlugin(), name=PLUGIN_NAME)
+    try:  # idempotent: the scheduler keeps the plugin it has (concurrent fits too)
+        client.register_plugin(DasknnPlugin(), name=PLUGIN_NAME)
     except Exception as exc:  # noqa: BLE001 - any failure here must not stop training
         warnings.warn(f"dasknn: the dashboard page could not be installed on the "
                       f"scheduler ({type(exc).__name__}: {exc}); training goes on "

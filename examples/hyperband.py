@@ -1,6 +1,9 @@
-"""Search hyperparameters with dask-ml's HyperbandSearchCV and dasknn's partial_fit.
+"""Search hyperparameters with dask-ml's HyperbandSearchCV and dasknn's partial_fit,
+on Dask arrays (data that need not fit in memory).
 
-Needs dask-ml. Run with ``python examples/hyperband.py``.
+Needs dask-ml. ``patch_dask_ml()`` lets dask-ml 2025.1.0's incremental searches run on
+dask >= 2025.3 (it does nothing where no patch is needed). Run with
+``python examples/hyperband.py``.
 """
 
 import warnings
@@ -11,12 +14,14 @@ from distributed import Client, LocalCluster
 from sklearn.datasets import make_classification
 
 from dasknn import MLPClassifier
+from dasknn.compat import patch_dask_ml
 
 
 def main(n_samples=20_000, max_iter=9):
     from dask_ml.model_selection import HyperbandSearchCV
 
     warnings.filterwarnings("ignore")
+    patch_dask_ml()
     X, y = make_classification(n_samples=n_samples, n_features=20, n_informative=10,
                                random_state=0)
     with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster):

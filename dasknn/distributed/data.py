@@ -143,9 +143,14 @@ def prepare(X, y, sample_weight=None):
 
 def label_sample(y):
     """What a classifier learns its classes from, with one small compute: the sorted
-    labels of a 1-D ``y``, or the first rows of a multilabel indicator matrix."""
+    labels of a 1-D ``y``; for a 2-D ``y``, its first rows, with a row of its largest
+    value added when ``y`` holds values other than 0 and 1 (so that the target type is
+    that of all of ``y``: a multilabel indicator matrix only when every value is 0 or 1)."""
     if y.ndim == 2:
-        return y[: min(y.shape[0], 100)].compute()
+        head, values = dask.compute(y[: min(y.shape[0], 100)], da.unique(y))
+        if np.isin(values, (0, 1)).all():
+            return head
+        return np.vstack([head, np.full((1, y.shape[1]), values.max(), dtype=head.dtype)])
     labels = np.unique(da.unique(y).compute())
     if labels.dtype.kind == "f" and np.isnan(labels).any():
         raise ValueError("Input y contains NaN: drop or label those rows first.")

@@ -238,8 +238,8 @@ class _Guard(Hook):
     def epoch_end(self, record):
         self.epochs += 1
         loss = record["loss"]
-        useless = (self.chance is not None and self.epochs >= 3
-                   and loss >= USELESS * self.chance)
+        useless = (self.chance is not None and self.chance > 0 and self.epochs >= 3
+                   and loss >= USELESS * self.chance)  # 0: a constant is perfect
         if self.factor > 1 and (not math.isfinite(loss) or useless):
             raise Diverged(record["epoch"], loss, self.chance)
 

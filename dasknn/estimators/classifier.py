@@ -145,11 +145,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
 
 def _fit_binarizer(y):
-    """A LabelBinarizer for the labels of ``y``, refusing a single class."""
-    binarizer = LabelBinarizer().fit(y)
-    if not binarizer.y_type_.startswith("multilabel") and len(binarizer.classes_) < 2:
-        raise ValueError(
-            f"y has only one class ({binarizer.classes_[0]!r}): a classifier needs at "
-            "least two. Check the labels, or use partial_fit with every class in `classes`."
-        )
-    return binarizer
+    """A LabelBinarizer for the labels of ``y``. A single class is kept, as scikit-learn
+    keeps it: one output unit trained towards 0, which predicts that class."""
+    return LabelBinarizer().fit(y)

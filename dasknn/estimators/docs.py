@@ -118,8 +118,8 @@ out_activation_ : str
 history_ : list of dict
     After a fit on Dask data: one JSON-able record per epoch (loss, validation
     score, seconds, samples per second, share of time synchronising, rounds,
-    workers (shards trained side by side: one per worker thread), learning
-    rate).
+    workers (shards trained side by side: one per worker thread), the learning
+    rate the epoch trained at, scaled for averaging as the shards use it).
 """
 
 CLASSIFIER_DOC = f"""Multi-layer perceptron classifier: scikit-learn's, also on Dask data.

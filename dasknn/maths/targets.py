@@ -26,6 +26,8 @@ class Targets(NamedTuple):
            [1., 0., 0.]], dtype=float32)
     >>> t.decode(np.array([[0.1, 0.7, 0.2]]), "predict")
     array(['b'], dtype='<U1')
+    >>> Targets("binary", np.array(["only"]), 1).decode(np.array([[0.9]]), "predict")
+    array(['only'], dtype='<U4')
     """
 
     kind: str  # 'binary', 'multiclass', 'multilabel-indicator', or 'continuous'
@@ -93,8 +95,8 @@ class Targets(NamedTuple):
     def _labels(self, out, xp):
         if self.multilabel:
             return xp.astype(out > 0.5, xp.int64)
-        if self.n_outputs == 1:
-            index = xp.astype(out[:, 0] > 0.5, xp.int64)
+        if self.n_outputs == 1:  # one class (fitted on a single label) predicts it
+            index = xp.astype(out[:, 0] > 0.5, xp.int64) * int(len(self.classes) > 1)
         else:
             index = xp.argmax(out, axis=1)
         if is_numpy_namespace(xp) or self.classes.dtype.kind not in "biuf":

@@ -45,8 +45,9 @@ def run(state, source, cfg, fit, hooks=(), incremental=False):
         for epoch in range(state.n_iter, cfg.max_iter):
             tic = time.perf_counter()
             result = source.epoch(epoch, state)
+            rate = float(state.optimizer.learning_rate)  # the rate this epoch trained at
             stop = end_epoch(state, result.loss, result.n_samples, cfg, result.val_score)
-            state.history.append(_record(state, result, time.perf_counter() - tic))
+            state.history.append(_record(state, result, time.perf_counter() - tic, rate))
             for hook in hooks:
                 hook.epoch_end(state.history[-1])
             finished = state.params
@@ -124,7 +125,7 @@ def warn_max_iter(state, cfg):
         )
 
 
-def _record(state, result, seconds):
+def _record(state, result, seconds, learning_rate):
     """Plain-data metrics of an epoch (JSON-able): an entry of ``history_``."""
     compute = None if result.rounds is None else sum(r[2] for r in result.rounds)
     return {
@@ -137,5 +138,5 @@ def _record(state, result, seconds):
                        if seconds and compute is not None else None),
         "rounds": 1 if result.rounds is None else len(result.rounds),
         "workers": result.n_workers,
-        "learning_rate": float(state.optimizer.learning_rate),
+        "learning_rate": learning_rate,
     }

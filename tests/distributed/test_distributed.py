@@ -15,6 +15,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 from dasknn import MLPClassifier, MLPRegressor
+from dasknn.compat import patch_dask_ml
 
 from cluster_utils import scheduler_task_count, wait_for_task_count
 
@@ -333,7 +334,7 @@ def test_dask_ml_incremental_and_hyperband(client, clf_data):
     assert ours.estimator_.t_ == X.shape[0]
     np.testing.assert_allclose(ours.estimator_.coefs_[0], theirs.estimator_.coefs_[0])
     assert ours.score(*_dask(X_test, y_test, 4)) > 0.6
-    _skip_if_hyperband_is_broken(HyperbandSearchCV, dX, dy)
+    assert patch_dask_ml()  # dask-ml 2025.1.0 calls dask.persist from the client's loop
     search = HyperbandSearchCV(MLPClassifier(**params), {"alpha": [1e-4, 1e-2, 1.0]},
                                max_iter=3, random_state=0)
     search.fit(dX, dy, classes=np.unique(y))
@@ -341,19 +342,37 @@ def test_dask_ml_incremental_and_hyperband(client, clf_data):
     assert search.best_score_ > 0.6
 
 
-def _skip_if_hyperband_is_broken(HyperbandSearchCV, dX, dy):
-    """dask-ml 2025.1.0's HyperbandSearchCV fails on distributed 2026.x with any
-    estimator (it calls dask.persist from its asynchronous loop); check with
-    scikit-learn's SGDClassifier and skip only when that fails the same way."""
+def test_patch_dask_ml_fixes_hyperband_for_any_estimator(client, clf_data):
+    pytest.importorskip("dask_ml", reason="dask-ml is an optional test dependency")
+    import dask.base
+    from dask_ml.model_selection import HyperbandSearchCV
+    from dask_ml.model_selection import _incremental
     from sklearn.linear_model import SGDClassifier
 
-    try:
-        HyperbandSearchCV(SGDClassifier(), {"alpha": [1e-4, 1e-2]}, max_iter=2,
-                          random_state=0).fit(dX[:2000], dy[:2000], classes=[0, 1, 2])
-    except RuntimeError as exc:
-        if "asynchronous Client in a synchronous context" in str(exc):
-            pytest.skip(f"dask-ml's HyperbandSearchCV is broken with this distributed: {exc}")
-        raise
+    X, y, *_ = clf_data
+    dX, dy = _dask(X, y)
+    if hasattr(dask.base, "_ensure_not_async") and not hasattr(_incremental.dask,
+                                                                "dasknn_patched"):
+        with pytest.raises(RuntimeError, match="asynchronous Client in a synchronous"):
+            HyperbandSearchCV(SGDClassifier(), {"alpha": [1e-4, 1e-2]}, max_iter=2,
+                              random_state=0).fit(dX, dy, classes=[0, 1, 2])
+    assert patch_dask_ml() and patch_dask_ml()  # idempotent
+    search = HyperbandSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-4, 1e-2]},
+                               max_iter=2, random_state=0).fit(dX, dy, classes=[0, 1, 2])
+    assert search.best_score_ > 0.5
+
+
+def test_patch_dask_ml_is_a_no_op_where_dask_needs_none(monkeypatch, caplog):
+    pytest.importorskip("dask_ml", reason="dask-ml is an optional test dependency")
+    import logging
+
+    from dasknn import compat
+
+    monkeypatch.setattr(compat, "_dask_refuses_loop_clients", lambda: False)
+    monkeypatch.setattr("dask_ml.model_selection._incremental.dask", __import__("dask"))
+    with caplog.at_level(logging.INFO, logger="dasknn.compat"):
+        assert patch_dask_ml() is False
+    assert "needs no patch" in caplog.text
 
 
 def test_empty_blocks_are_skipped(client, clf_data):
@@ -549,3 +568,30 @@ def test_nullable_pandas_dtypes_are_read_as_floats(client):
     with pytest.raises(ValueError, match="contains NaN"):
         MLPClassifier(max_iter=1).fit(dd.from_pandas(frame, npartitions=2),
                                       dd.from_pandas(labels, npartitions=2))
+
+
+def test_history_gives_the_rate_each_epoch_trained_at(client, clf_data):
+    X, y, *_ = clf_data
+    dX, dy = _dask(X, y)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", learning_rate="invscaling",
+                        learning_rate_init=0.01, power_t=0.5, lr_scaling=None, max_iter=2,
+                        random_state=0).fit(dX, dy)
+    rates = [record["learning_rate"] for record in clf.history_]
+    # scikit-learn's invscaling: the first epoch at the initial rate, the next at
+    # init / (t + 1)**power_t, t the samples seen by the end of the first epoch
+    assert rates[0] == 0.01
+    assert rates[1] == pytest.approx(0.01 / (clf.t_ / 2 + 1) ** 0.5)  # t_: 2 epochs
+
+
+def test_a_2d_dask_y_is_typed_from_all_its_rows(client):
+    # 0/1 in its first 100 rows, a 2 further down: multiclass-multioutput, which
+    # scikit-learn's classifier refuses, not a multilabel indicator matrix
+    X = np.random.RandomState(0).rand(300, 4)
+    Y = (X[:, :2] > 0.5).astype(int)
+    Y[250, 1] = 2
+    with pytest.raises(ValueError) as theirs:
+        SkMLPClassifier(max_iter=1).fit(X, Y)
+    with pytest.raises(ValueError) as ours:
+        MLPClassifier(max_iter=1).fit(da.from_array(X, chunks=(100, -1)),
+                                      da.from_array(Y, chunks=(100, -1)))
+    assert str(ours.value) == str(theirs.value)

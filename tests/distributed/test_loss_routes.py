@@ -103,9 +103,16 @@ def _train(path, X, y):
     return clf.fit(X, y)
 
 
-def _tasks(client):
-    time.sleep(1)  # released futures are forgotten asynchronously
-    return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+def _tasks(client, expected=0, timeout=10):
+    """The keys the scheduler holds, once there are at most ``expected`` or after
+    ``timeout`` s (released futures are forgotten asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        keys = client.run_on_scheduler(
+            lambda dask_scheduler: sorted(str(k) for k in dask_scheduler.tasks))
+        if len(keys) <= expected or time.monotonic() > deadline:
+            return keys
+        time.sleep(0.1)
 
 
 def _cluster():
@@ -138,7 +145,7 @@ def test_losing_workers_never_loses_the_fit(cluster_client, route, path):
     thread.join(timeout=60)
     assert acted and acted[0] < end, "the worker was lost after the fit, not during it"
     assert clf.score(X_test, y_test) > 0.75  # 3 classes: chance is 0.33
-    assert _tasks(client) == before
+    assert _tasks(client, len(before)) == before
     print(f"\n{route} x {path}: {end - start:.1f} s")
 
 
@@ -167,7 +174,7 @@ def test_chaos_ten_trials_of_random_losses():
             clf = MLPClassifier(**params, persist=persist).fit(X, y)
             end = time.monotonic()
             thread.join(timeout=60)
-            left = _tasks(client)
+            left = _tasks(client, len(before))
         assert losses and losses[0] < end, f"trial {trial}: no worker was lost mid-fit"
         assert clf.n_iter_ == 20
         assert abs(clf.score(X_test, y_test) - calm[persist]) <= 0.01, (trial, routes)

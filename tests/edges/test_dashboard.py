@@ -223,3 +223,33 @@ def test_a_scheduler_refusing_the_page_does_not_stop_the_fit(monkeypatch):
                 da.from_array(X, chunks=(200, -1)), da.from_array(y, chunks=200))
     assert clf.n_iter_ == 2
     assert any("dashboard page could not be installed" in str(w.message) for w in caught)
+
+
+def test_the_plugin_is_installed_once_however_many_fits_ask():
+    # idempotent on the scheduler itself: a second (or concurrent) install keeps the
+    # plugin and the records it holds
+    import threading
+    import time
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    from dasknn import monitor
+
+    with dask.config.set({"distributed.scheduler.preload": []}), \
+            LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        threads = [threading.Thread(target=monitor.ensure_plugin, args=(client,))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        client.log_event(TOPIC, {"fit": "f", "epoch": 1})
+        plugin = cluster.scheduler.plugins[PLUGIN_NAME]
+        deadline = time.monotonic() + 5
+        while not plugin.fits and time.monotonic() < deadline:
+            time.sleep(0.01)
+        monitor.ensure_plugin(client)
+        assert cluster.scheduler.plugins[PLUGIN_NAME] is plugin
+        assert plugin.latest() == [{"fit": "f", "epoch": 1}]

@@ -65,10 +65,5 @@ def test_gpu_example():
 
 def test_hyperband_example():
     pytest.importorskip("dask_ml", reason="the Hyperband example needs dask-ml")
-    try:
-        score = _load("hyperband").main(n_samples=4000, max_iter=3)
-    except RuntimeError as exc:
-        if "asynchronous Client in a synchronous context" not in str(exc):
-            raise
-        pytest.skip(f"dask-ml's HyperbandSearchCV is broken with this distributed: {exc}")
+    score = _load("hyperband").main(n_samples=4000, max_iter=3)
     assert score > 0.7
