@@ -1,4 +1,4 @@
-"""The ``dasknn`` command: ``demo``, ``train`` and ``predict``.
+"""The dasknn command: demo, train and predict.
 
 ``dasknn demo`` starts a local Dask cluster, trains on a generated dataset big enough
 to be worth distributing and reports accuracy, time and a loss-curve PNG.
@@ -17,9 +17,18 @@ import warnings
 
 import numpy as np
 
+READABLE = ".csv, .parquet (file or folder), .zarr or .npy"
+WRITABLE = (".csv", ".parquet", ".pq", ".npy")
+
+
+class UsageError(Exception):
+    """A mistake in the command's use: printed as one message, exit status 2."""
+
 
 def _parser():
     parser = argparse.ArgumentParser(prog="dasknn", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train on a built-in dataset on a local Dask cluster")
     demo.add_argument("--max-iter", type=int, default=15, help="epochs (default 15)")
@@ -27,23 +36,29 @@ def _parser():
     demo.add_argument("--png", default="dasknn-demo-loss.png", help="loss-curve image")
     _cluster_args(demo)
     train = sub.add_parser("train", help="train on a data file and save the model")
-    train.add_argument("data", help="CSV or Parquet table, Zarr or .npy array")
+    train.add_argument("data", help=f"the training data: {READABLE}")
     train.add_argument("--target", required=True,
                        help="target column (tables) or the path of a target array")
     train.add_argument("--out", default="model.skops", help="model file (skops)")
     train.add_argument("--regressor", action="store_true", help="fit MLPRegressor")
     train.add_argument("--hidden-layer-sizes", default="100",
                        help="comma-separated widths (default 100)")
-    train.add_argument("--max-iter", type=int, default=200)
-    train.add_argument("--learning-rate-init", type=float, default=1e-3)
-    train.add_argument("--batch-size", default="auto")
-    train.add_argument("--early-stopping", action="store_true")
-    train.add_argument("--random-state", type=int, default=None)
+    train.add_argument("--max-iter", type=int, default=200, help="epochs at most (default 200)")
+    train.add_argument("--learning-rate-init", type=float, default=1e-3,
+                       help="initial learning rate (default 0.001)")
+    train.add_argument("--batch-size", default="auto",
+                       help="rows per minibatch, or auto: min(200, rows) (default auto)")
+    train.add_argument("--early-stopping", action="store_true",
+                       help="hold out 10%% of the rows and stop when their score stalls")
+    train.add_argument("--random-state", type=int, default=None,
+                       help="seed, for the same model from the same data and cluster")
     _cluster_args(train)
     predict = sub.add_parser("predict", help="predict with a saved model")
     predict.add_argument("model", help="a model file written by `dasknn train`")
-    predict.add_argument("data", help="CSV or Parquet table, Zarr or .npy array")
-    predict.add_argument("--out", required=True, help="output file: .csv, .parquet or .npy")
+    predict.add_argument("data", help=f"the rows to predict: {READABLE}")
+    predict.add_argument("--out", required=True,
+                         help="output file, in the format its extension names: .csv, "
+                              ".parquet or .npy")
     predict.add_argument("--target", default=None, help="column to drop before predicting")
     _cluster_args(predict)
     return parser
@@ -75,25 +90,31 @@ def _read(path, target=None):
     import dask.array as da
     import dask.dataframe as dd
 
+    if not os.path.exists(path):
+        raise UsageError(f"{path} does not exist.")
     suffix = pathlib.Path(path).suffix.lower()
     if suffix in (".npy", ".zarr"):
         if suffix == ".zarr":
             try:
                 import zarr  # noqa: F401
             except ImportError:
-                raise SystemExit("dasknn: reading Zarr needs the zarr package: pip install zarr")
+                raise UsageError("reading Zarr needs the zarr package: pip install zarr")
         load = _read_npy if suffix == ".npy" else da.from_zarr
         if target is not None and not os.path.exists(target):
-            raise SystemExit(f"dasknn: the target array {target} does not exist.")
+            raise UsageError(f"the target array {target} does not exist (for arrays, "
+                             "--target is the path of the target array).")
         return load(path), (load(target) if target else None)
     if suffix == ".csv":
         frame = dd.read_csv(path)
     elif suffix in (".parquet", ".pq") or os.path.isdir(path):
         frame = dd.read_parquet(path)
     else:
-        raise SystemExit(f"dasknn: cannot read {path}: use a .csv, .parquet, .zarr or .npy file.")
-    if target is None or target not in frame.columns:
+        raise UsageError(f"cannot read {path}: dasknn reads {READABLE}.")
+    if target is None:
         return frame, None
+    if target not in frame.columns:
+        raise UsageError(f"no column {target!r} in {path}; its columns are "
+                         f"{', '.join(map(str, frame.columns))}.")
     return frame.drop(columns=[target]), frame[target]
 
 
@@ -175,8 +196,6 @@ def train(args):
         max_iter=args.max_iter, learning_rate_init=args.learning_rate_init, batch_size=batch,
         early_stopping=args.early_stopping, random_state=args.random_state)
     X, y = _read(args.data, args.target)
-    if y is None:
-        raise SystemExit(f"dasknn: no target {args.target!r} in {args.data}.")
     with _client(args):
         start = time.perf_counter()
         model.fit(X, y)
@@ -189,38 +208,75 @@ def train(args):
 
 
 def predict(args):
-    import pandas as pd
-
     from . import load
 
-    model = load(args.model)
+    out = pathlib.Path(args.out)
+    if out.suffix.lower() not in WRITABLE:
+        raise UsageError(f"cannot write {args.out}: name the output .csv, .parquet or .npy.")
+    if not os.path.exists(args.model):
+        raise UsageError(f"the model file {args.model} does not exist.")
+    try:
+        model = load(args.model)
+    except Exception as exc:  # noqa: BLE001 - whatever skops raises for a foreign file
+        raise UsageError(f"{args.model} is not a model saved by dasknn ({exc}).") from exc
     X, _ = _read(args.data, args.target)
+    _check_width(model, X, args)
     with _client(args):
         pred = model.predict(X).compute()  # one column: it fits in memory
-    pred = np.asarray(pred)
-    out = pathlib.Path(args.out)
-    if out.suffix == ".npy":
-        np.save(out, pred)
-        print(f"predictions written to {args.out}")
-        return 0
-    columns = ({"prediction": pred} if pred.ndim == 1 else
-               {f"prediction_{i}": pred[:, i] for i in range(pred.shape[1])})
-    if out.suffix == ".csv":
-        pd.DataFrame(columns).to_csv(out, index=False)
-    else:
-        pd.DataFrame(columns).to_parquet(out, index=False)
+    _write(np.asarray(pred), out)
     print(f"predictions written to {args.out}")
     return 0
 
 
-def main(argv=None):
-    """Entry point of the ``dasknn`` console script."""
-    args = _parser().parse_args(argv)
-    warnings.filterwarnings("ignore", category=UserWarning, module="distributed")
-    from sklearn.exceptions import ConvergenceWarning
+def _check_width(model, X, args):
+    """Refuse data whose column count is not the model's, saying why when the target
+    column is still there."""
+    expected, found = getattr(model, "n_features_in_", None), X.shape[1]
+    if expected is None or found == expected:
+        return
+    hint = (" Is the target column still in it? Name it with --target to drop it."
+            if found == expected + 1 and args.target is None else "")
+    raise UsageError(f"{args.data} has {found} columns but the model was trained on "
+                     f"{expected}.{hint}")
 
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    return {"demo": demo, "train": train, "predict": predict}[args.command](args)
+
+def _write(pred, out):
+    """Write predictions in the format ``out``'s extension names."""
+    import pandas as pd
+
+    if out.suffix.lower() == ".npy":
+        np.save(out, pred)
+        return
+    columns = ({"prediction": pred} if pred.ndim == 1 else
+               {f"prediction_{i}": pred[:, i] for i in range(pred.shape[1])})
+    if out.suffix.lower() == ".csv":
+        pd.DataFrame(columns).to_csv(out, index=False)
+    else:
+        pd.DataFrame(columns).to_parquet(out, index=False)
+
+
+def main(argv=None):
+    """Entry point of the ``dasknn`` console script: 0 on success, 2 for a mistake in
+    its use or its data (one message, no traceback unless --debug)."""
+    args = _parser().parse_args(argv)
+    formatting = warnings.formatwarning
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="distributed")
+        warnings.formatwarning = _one_line
+        try:
+            return {"demo": demo, "train": train, "predict": predict}[args.command](args)
+        except (UsageError, ValueError, OSError) as exc:
+            if args.debug:
+                raise
+            print(f"dasknn: error: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            warnings.formatwarning = formatting
+
+
+def _one_line(message, category, filename, lineno, line=None):
+    """Warnings as one line (a convergence warning, say), without the source line."""
+    return f"dasknn: {category.__name__}: {message}\n"
 
 
 if __name__ == "__main__":

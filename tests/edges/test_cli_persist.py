@@ -80,3 +80,73 @@ def test_demo_runs_small(tmp_path):
                "--png", str(png))
     assert "Dask dashboard: http" in out and "test accuracy" in out
     assert png.exists() and png.stat().st_size > 1000
+
+
+# ------------------------------------------------------------------ misuse of the CLI
+def _fails(capsys, *argv):
+    """Run the command in this process; return its error line (it must exit with 2
+    and print one line, no traceback)."""
+    from dasknn.cli import main
+
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith("dasknn: error: ")
+    return err
+
+
+@pytest.fixture
+def table(tmp_path):
+    X, y = make_classification(n_samples=200, n_features=4, random_state=0)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame["label"] = y
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    model = tmp_path / "model.skops"
+    save(MLPClassifier(hidden_layer_sizes=(3,), max_iter=5).fit(X, y), model)
+    return tmp_path
+
+
+def test_cli_mistakes_are_one_line_each(table, capsys):
+    t = table
+    assert "missing.csv does not exist" in _fails(capsys, "train", str(t / "missing.csv"),
+                                                  "--target", "label")
+    (t / "data.txt").write_text("1,2\n")
+    assert "reads .csv, .parquet" in _fails(capsys, "train", str(t / "data.txt"),
+                                            "--target", "label")
+    assert "no column 'y' in" in (err := _fails(capsys, "train", str(t / "data.csv"),
+                                                "--target", "y"))
+    assert "columns are a, b, c, d, label" in err
+    assert "model file" in _fails(capsys, "predict", str(t / "none.skops"),
+                                  str(t / "data.csv"), "--out", str(t / "p.csv"))
+    (t / "junk.skops").write_text("not a model")
+    assert "not a model saved by dasknn" in _fails(capsys, "predict", str(t / "junk.skops"),
+                                                   str(t / "data.csv"), "--out",
+                                                   str(t / "p.csv"))
+    err = _fails(capsys, "predict", str(t / "model.skops"), str(t / "data.csv"), "--out",
+                 str(t / "p.csv"))
+    assert "has 5 columns but the model was trained on 4" in err and "--target" in err
+    assert "name the output .csv, .parquet or .npy" in _fails(
+        capsys, "predict", str(t / "model.skops"), str(t / "data.csv"), "--out",
+        str(t / "preds.json"))
+    assert not (t / "preds.json").exists() and not (t / "p.csv").exists()
+
+
+def test_cli_errors_exit_2_without_a_traceback_unless_debug(tmp_path):
+    args = [sys.executable, "-m", "dasknn.cli"]
+    missing = ["train", str(tmp_path / "missing.csv"), "--target", "y"]
+    quiet = subprocess.run([*args, *missing], capture_output=True, text=True)
+    assert quiet.returncode == 2 and "Traceback" not in quiet.stderr
+    loud = subprocess.run([*args, "--debug", *missing], capture_output=True, text=True)
+    assert loud.returncode != 0 and "Traceback" in loud.stderr
+
+
+def test_cli_help_is_plain_text_with_every_option_explained():
+    from dasknn.cli import _parser
+
+    parser = _parser()
+    assert "``" not in parser.format_help()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        assert "``" not in sub.format_help()
+        for action in sub._actions:
+            assert action.help, f"dasknn {name} {action.option_strings or action.dest}"
