@@ -277,31 +277,42 @@ def simulated_slots(n_slots):
         _SIMULATED.reset(token)
 
 
-def warm_up_workers(dtype):
-    """Start :func:`~.tasks.warm_up` on every worker of the default client, without
-    waiting: the workers load the engine and warm BLAS while the client discovers the
-    labels and plans the fit, instead of in the first round. Nothing without a client,
-    inside a task or :func:`simulated_slots`."""
-    if _SIMULATED.get() is not None:
-        return
+@contextlib.contextmanager
+def workers_warming(dtype):
+    """Within this context, every worker of the default client runs
+    :func:`~.tasks.warm_up` (the engine's imports and a first large product) while the
+    client goes on: discovering the labels and planning the fit, instead of the first
+    round paying for it. The warm-up tasks are released on leaving. Nothing without a
+    client, inside a task or :func:`simulated_slots`."""
+    futures = _submit_warm_ups(dtype)
     try:
-        from distributed import default_client, fire_and_forget, get_worker
+        yield
+    finally:
+        for future in futures:
+            future.release()
+
+
+def _submit_warm_ups(dtype):
+    if _SIMULATED.get() is not None:
+        return []
+    try:
+        from distributed import default_client, get_worker
         get_worker()
-        return  # inside a task: the workers are busy already
+        return []  # inside a task: the workers are busy already
     except ImportError:  # pragma: no cover - distributed is a dependency
-        return
+        return []
     except ValueError:
         pass
     try:
         client = default_client()
     except ValueError:
-        return
+        return []
     from .tasks import warm_up
 
     dtype = str(dtype) if dtype is not None else "float64"
-    for worker in client.nthreads():
-        fire_and_forget(client.submit(warm_up, dtype, workers=[worker], pure=False,
-                                      key=f"dasknn-warmup-{uuid.uuid4().hex[:12]}"))
+    return [client.submit(warm_up, dtype, workers=[worker], pure=False,
+                          key=f"dasknn-warmup-{uuid.uuid4().hex[:12]}")
+            for worker in client.nthreads()]
 
 
 @contextlib.contextmanager

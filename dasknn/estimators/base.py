@@ -20,7 +20,7 @@ from ..distributed import engine
 from ..distributed import predict as dask_predict
 from ..distributed.data import is_dask, prepare_X
 from ..distributed.planning import Distribution
-from ..distributed.runner import warm_up_workers
+from ..distributed.runner import workers_warming
 from ..maths import optimizers as optim
 from ..maths import stopping
 from ..maths.activations import OUTPUT_LOSS
@@ -226,20 +226,21 @@ class BaseMLP(BaseEstimator):
         return self
 
     def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
-        """Train on Dask collections with the distributed engine."""
-        warm_up_workers(getattr(X, "dtype", None))  # meanwhile: labels, chunk sizes
-        data, targets = inputs.dask(self, X, y, sample_weight, incremental, first_pass)
-        rng, cfg = self._prepare(data.X.shape[1], targets, data.X.dtype, first_pass, True)
-        # the engine starts a fresh optimizer itself, at its scaled learning rate
-        state = self._fit_state(cfg, incremental, np, like=None, fresh_optimizer=False)
-        if self.solver == "lbfgs":
-            engine.fit_lbfgs(state, data, cfg, targets, rng, self.device)
-        else:
-            distribution = Distribution(sync=self.sync, sync_steps=self.sync_steps,
-                                        lr_scaling=self.lr_scaling, warmup=self.warmup,
-                                        persist=self.persist, device=self.device)
-            engine.fit_stochastic(state, data, cfg, distribution, targets, rng,
-                                  is_classifier(self), incremental)
+        """Train on Dask collections with the distributed engine; the workers warm up
+        while the labels and chunk sizes are read."""
+        with workers_warming(getattr(X, "dtype", None)):
+            data, targets = inputs.dask(self, X, y, sample_weight, incremental, first_pass)
+            rng, cfg = self._prepare(data.X.shape[1], targets, data.X.dtype, first_pass, True)
+            # the engine starts a fresh optimizer itself, at its scaled learning rate
+            state = self._fit_state(cfg, incremental, np, like=None, fresh_optimizer=False)
+            if self.solver == "lbfgs":
+                engine.fit_lbfgs(state, data, cfg, targets, rng, self.device)
+            else:
+                distribution = Distribution(sync=self.sync, sync_steps=self.sync_steps,
+                                            lr_scaling=self.lr_scaling, warmup=self.warmup,
+                                            persist=self.persist, device=self.device)
+                engine.fit_stochastic(state, data, cfg, distribution, targets, rng,
+                                      is_classifier(self), incremental)
         self._store(state, cfg.net.layout)
         self.history_ = state.history
         return self

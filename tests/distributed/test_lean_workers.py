@@ -5,6 +5,7 @@ import warnings
 
 import dask.array as da
 import pytest
+from cluster_utils import wait_for_task_count
 from distributed import Client, LocalCluster
 
 from dasknn import MLPClassifier, MLPRegressor
@@ -36,6 +37,7 @@ def test_workers_import_no_estimator_dashboard_or_pandas_code():
         clf.predict_proba(X).compute()
         assert clf.score(X, y) > 0.5  # the held fit, with the defaults
         MLPRegressor(**small).fit(X, X.sum(axis=1)).score(X, X.sum(axis=1))
+        assert wait_for_task_count(client, 0)  # the warm-up tasks too are released
         (loaded,) = client.run(eval, _modules(HEAVY)).values()
         (ours,) = client.run(eval, _modules("dasknn")).values()
     assert "dasknn.distributed.tasks" in ours  # the worker did run our tasks

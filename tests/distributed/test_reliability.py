@@ -104,7 +104,9 @@ def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client, persist):
     assert any("interrupted by user" in str(w.message) for w in caught)
     assert 3 <= clf.n_iter_ < 200
     assert np.isfinite(clf.coefs_[0]).all() and clf.score(X, y) > 0.7
-    assert wait_for_task_count(client, before), (before, scheduler_task_count(client))
+    assert wait_for_task_count(client, before), client.run_on_scheduler(
+        lambda dask_scheduler: {str(k): (ts.state, sorted(str(c) for c in ts.who_wants))
+                                for k, ts in dask_scheduler.tasks.items()})
 
 
 def test_worker_memory_does_not_grow_across_epochs(client):
