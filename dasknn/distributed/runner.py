@@ -293,19 +293,8 @@ def workers_warming(dtype):
 
 
 def _submit_warm_ups(dtype):
-    if _SIMULATED.get() is not None:
-        return []
-    try:
-        from distributed import default_client, get_worker
-        get_worker()
-        return []  # inside a task: the workers are busy already
-    except ImportError:  # pragma: no cover - distributed is a dependency
-        return []
-    except ValueError:
-        pass
-    try:
-        client = default_client()
-    except ValueError:
+    where, client = _scope()
+    if where != "client":  # in-process, or inside a task whose workers are busy already
         return []
     from .tasks import warm_up
 
@@ -315,34 +304,39 @@ def _submit_warm_ups(dtype):
             for worker in client.nthreads()]
 
 
+def _scope():
+    """Where a fit starts: ``("simulated", None)`` inside :func:`simulated_slots`,
+    ``("task", None)`` inside a Dask task, ``("client", client)`` with a default
+    client, ``("local", None)`` without one."""
+    if _SIMULATED.get() is not None:
+        return "simulated", None
+    from distributed import default_client, get_worker
+
+    try:
+        get_worker()
+        return "task", None
+    except ValueError:
+        pass
+    try:
+        return "client", default_client()
+    except ValueError:
+        return "local", None
+
+
 @contextlib.contextmanager
 def current_runner():
     """The runner for the Client in scope: a worker's client inside a task, the
     default client otherwise, or in-process execution when there is none (or inside
     :func:`simulated_slots`)."""
-    if _SIMULATED.get() is not None:
-        yield InlineRunner(_SIMULATED.get())
+    where, client = _scope()
+    if where in ("simulated", "local"):
+        yield InlineRunner(_SIMULATED.get() or 1)
         return
-    try:
-        from distributed import get_worker, worker_client
-    except ImportError:  # pragma: no cover - distributed is a dependency
-        yield InlineRunner()
-        return
-    try:
-        get_worker()
-        inside_task = True
-    except ValueError:
-        inside_task = False
-    from distributed import default_client, span
+    from distributed import span, worker_client
 
-    if inside_task:
+    if where == "task":
         with worker_client() as client, span("dasknn-fit"):
             yield ClusterRunner(client)
-        return
-    try:
-        client = default_client()
-    except ValueError:
-        yield InlineRunner()
         return
     with span("dasknn-fit"):
         yield ClusterRunner(client)
