@@ -67,6 +67,8 @@ def _look(client, pending, bound):
     """Inspect the scheduler after ``bound`` seconds without progress; re-plan, wait
     on, or raise."""
     report = client.run_on_scheduler(inspect, keys=[f.key for f in pending], silent=bound)
+    if not report["states"]:
+        return  # the work finished while the scheduler was being asked
     if report["replanned"] or report["removed"]:
         warnings.warn(
             f"dasknn: no task of the fit finished for {bound:.0f} s; "
