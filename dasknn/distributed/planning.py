@@ -165,19 +165,34 @@ def small_shards(rows, batch_size):
 
 
 def val_fraction(cfg):
-    """Share of each block held out for validation (0 without early stopping)."""
+    """Share of the rows held out for validation (0 without early stopping)."""
     return cfg.validation_fraction if cfg.early_stopping else 0.0
 
 
-def n_validation(n_rows, fraction):
-    """Rows of an ``n_rows`` block held out for validation.
+def validation_counts(row_chunks, fraction):
+    """Rows each non-empty block holds out for validation: scikit-learn's
+    ``ceil(fraction * n)`` of all ``n`` rows, shared in proportion to the blocks' sizes
+    (the leftover rows go to the largest remainders, the earlier block on a tie), so
+    that tiny blocks do not each round a row up.
 
     Examples
     --------
-    >>> n_validation(9000, 0.1), n_validation(5, 0.1), n_validation(5, 0.0)
-    (900, 1, 0)
+    >>> validation_counts((9000, 0, 1000), 0.1), validation_counts((5,) * 4, 0.1)
+    ([900, 100], [1, 1, 0, 0])
+    >>> validation_counts((5, 5), 0.0)
+    [0, 0]
     """
-    return int(np.ceil(fraction * n_rows)) if fraction else 0
+    rows = [r for r in row_chunks if r > 0]
+    if not fraction or not rows:
+        return [0] * len(rows)
+    n = sum(rows)
+    total = int(np.ceil(fraction * n))
+    shares = [total * r / n for r in rows]
+    counts = [min(r, int(share)) for r, share in zip(rows, shares)]
+    by_remainder = sorted(range(len(rows)), key=lambda i: (counts[i] - shares[i], i))
+    for i in by_remainder[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
 
 
 def contiguous_groups(n_parts, n_shards):
@@ -201,9 +216,8 @@ def part_rows(row_chunks, cfg):
     >>> part_rows((10, 0, 5), SimpleNamespace(early_stopping=True, validation_fraction=0.2))
     [(8, 2), (4, 1)]
     """
-    fraction = val_fraction(cfg)
-    return [(r - n_validation(r, fraction), n_validation(r, fraction))
-            for r in row_chunks if r > 0]
+    counts = validation_counts(row_chunks, val_fraction(cfg))
+    return [(r - v, v) for r, v in zip((r for r in row_chunks if r > 0), counts)]
 
 
 def shard_sizes(rows, groups, cfg):

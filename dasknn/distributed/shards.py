@@ -7,7 +7,7 @@ from typing import NamedTuple
 import dask
 
 from . import tasks
-from .planning import contiguous_groups, part_rows, shard_sizes, val_fraction
+from .planning import contiguous_groups, part_rows, shard_sizes, val_fraction, validation_counts
 
 
 class Data(NamedTuple):
@@ -25,9 +25,10 @@ def part_tasks(data, targets, cfg, seeds, token, device):
     blocks.append(data.sample_weight.to_delayed().ravel() if data.sample_weight is not None
                   else [None] * len(blocks[0]))
     make = dask.delayed(tasks.make_part, pure=True)
-    rows, fraction = data.X.chunks[0], val_fraction(cfg)
-    delayed = [make(x, y, w, targets, data.X.dtype, fraction, seeds(0, i), device, rows[i],
-                    dask_key_name=f"dasknn-part-{i}-{token}")
+    rows = data.X.chunks[0]
+    held_out = iter(validation_counts(rows, val_fraction(cfg)))  # one per non-empty block
+    delayed = [make(x, y, w, targets, data.X.dtype, next(held_out), seeds(0, i), device,
+                    rows[i], dask_key_name=f"dasknn-part-{i}-{token}")
                for i, (x, y, w) in enumerate(zip(*blocks)) if rows[i] > 0]
     if not delayed:
         raise ValueError("X has no rows: every block is empty.")

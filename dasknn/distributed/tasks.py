@@ -25,9 +25,9 @@ from ..maths.namespace import (
     to_namespace,
 )
 from ..maths.network import flat_loss_and_grad, penalty, predict_raw, unpack
-from ..training.batches import epoch_batches, rows_in, run_batches, take_rows
+from ..training.batches import dropout_noise, epoch_batches, rows_in, run_batches, take_rows
+from .checks import refuse_nonfinite
 from .heap import roomy_heap
-from .planning import n_validation
 
 _WARMED = set()
 
@@ -44,11 +44,7 @@ class Part(NamedTuple):
 
 
 def _check_finite(X, what, xp):
-    if not bool(xp.all(xp.isfinite(X))):
-        raise ValueError(
-            f"{what} contains NaN or infinity. Remove or impute those rows first "
-            "(e.g. X[da.isfinite(X).all(axis=1)], or sklearn.impute.SimpleImputer)."
-        )
+    refuse_nonfinite(X, what, xp)  # names the columns; the estimator adds their names
 
 
 def _check_rows(X, y, sw, rows):
@@ -62,8 +58,9 @@ def _check_rows(X, y, sw, rows):
                                            f"{X.shape[0]}"))
 
 
-def make_part(X, y, sw, targets, dtype, val_fraction, seed, device="auto", rows=None):
-    """Check and encode one block; hold out ``val_fraction`` of it for validation.
+def make_part(X, y, sw, targets, dtype, n_val, seed, device="auto", rows=None):
+    """Check and encode one block; hold out ``n_val`` of its rows (drawn with ``seed``)
+    for validation.
 
     ``targets`` (a :class:`~dasknn.maths.targets.Targets`) encodes ``y`` in ``dtype``.
     The block stays in its namespace (numpy or CuPy); ``device='cuda'`` moves a
@@ -72,6 +69,8 @@ def make_part(X, y, sw, targets, dtype, val_fraction, seed, device="auto", rows=
     """
     _check_rows(X, y, sw, rows)
     X = as_dtype(move_to_device(X, device), dtype)
+    if isinstance(X, np.ndarray):  # a pandas partition's values come column-major:
+        X = np.ascontiguousarray(X)  # minibatch row gathers were 3-10x slower
     xp = namespace_of(X)
     _check_finite(X, "X", xp)
     Y = to_namespace(targets.encode(to_host(y), dtype), xp, like=X)
@@ -79,7 +78,6 @@ def make_part(X, y, sw, targets, dtype, val_fraction, seed, device="auto", rows=
     sw = None if sw is None else to_namespace(to_host(sw).astype(dtype), xp, like=X)
     if sw is not None:
         _check_finite(sw, "sample_weight", xp)
-    n_val = n_validation(X.shape[0], val_fraction)
     if n_val == 0:  # no copy: the shard concatenates the parts anyway
         empty = slice(0, 0)
         return Part(X, Y, sw, X[empty], Y[empty], None if sw is None else sw[empty])
@@ -182,7 +180,7 @@ def train_round(params, start, shard, plan, cfg):
     with roomy_heap():
         params, opt, loss_sum = run_batches(to_namespace(params, xp, like=shard.X), opt,
                                             shard.X, shard.Y, shard.sw, batches, cfg, xp,
-                                            exact=False)
+                                            exact=False, noise=dropout_noise(cfg.net, plan.seed))
     rows = sum(rows_in(b) for b in batches)
     weight = rows if shard.sw is None else sum(
         float(xp.sum(take_rows(shard.sw, b, xp))) for b in batches)
@@ -199,6 +197,7 @@ class Partial(NamedTuple):
     n_rows: int
     slowest: float  # seconds of the slowest round below
     seconds: float  # seconds of all rounds below
+    ended: float = 0.0  # worker wall clock (time.time()) when this node finished
 
 
 def reduce_results(*results):
@@ -209,14 +208,15 @@ def reduce_results(*results):
             weighted += r.weight * r.params
     return Partial(weighted, sum(r.weight for r in results), sum(r.loss_sum for r in results),
                    sum(r.n_rows for r in results), max(r.seconds for r in results),
-                   sum(r.seconds for r in results))
+                   sum(r.seconds for r in results), time.time())
 
 
 def reduce_partials(*partials):
     """Upper levels of the averaging tree: partials -> one :class:`Partial`."""
     return Partial(sum(p.weighted for p in partials), sum(p.weight for p in partials),
                    sum(p.loss_sum for p in partials), sum(p.n_rows for p in partials),
-                   max(p.slowest for p in partials), sum(p.seconds for p in partials))
+                   max(p.slowest for p in partials), sum(p.seconds for p in partials),
+                   max(time.time(), *(p.ended for p in partials)))
 
 
 def averaged(partial, fallback):
@@ -228,8 +228,9 @@ def averaged(partial, fallback):
 
 
 def summary(partial):
-    """Scalars of a round for the client: loss sum, rows, slowest and total seconds."""
-    return (partial.loss_sum, partial.n_rows, partial.slowest, partial.seconds)
+    """Scalars of a round for the client: loss sum, rows, slowest and total seconds,
+    and when its average was complete (a worker's ``time.time()``)."""
+    return (partial.loss_sum, partial.n_rows, partial.slowest, partial.seconds, partial.ended)
 
 
 def average_states(*results):
@@ -280,13 +281,15 @@ def grad_at(state, shard, plan, net):
 
 
 def step_grad(params, shard, plan, net):
-    """Gradient of one minibatch (``plan`` names exactly one batch), times its weight."""
+    """Gradient of one minibatch (``plan`` names exactly one batch), times its weight;
+    a network that drops units draws its masks from the plan's seed."""
     rows = _round_batches(shard.X.shape[0], plan)
     if not rows:
         return StepGrad(np.zeros_like(params), 0.0, 0, 0.0)
     xp = namespace_of(shard.X)
     batch = [take_rows(a, rows[0], xp) for a in shard[:3]]
-    loss, grad = flat_loss_and_grad(to_namespace(params, xp, like=shard.X), *batch, net, xp)
+    loss, grad = flat_loss_and_grad(to_namespace(params, xp, like=shard.X), *batch, net, xp,
+                                    dropout_noise(net, plan.seed))
     n = batch[0].shape[0]
     weight = n if batch[2] is None else float(xp.sum(batch[2]))
     return StepGrad(to_host(grad) * weight, float(loss) * weight, n, weight)
@@ -307,13 +310,13 @@ def apply_step(state, cfg, lr, *grads):
 
 def step_summary(state, cfg, *grads):
     """Round summary of a step: the loss (penalty included once) summed by rows, as
-    for model averaging."""
+    for model averaging, and when the step's gradients were all in."""
     weight = sum(g.weight for g in grads)
     n = sum(g.n_rows for g in grads)
     if not weight:
-        return (0.0, n, 0.0, 0.0)
+        return (0.0, n, 0.0, 0.0, time.time())
     pen, _ = penalty(state.params, cfg.net.layout, cfg.net.alpha, weight)
-    return ((sum(g.loss_sum for g in grads) / weight + pen) * n, n, 0.0, 0.0)
+    return ((sum(g.loss_sum for g in grads) / weight + pen) * n, n, 0.0, 0.0, time.time())
 
 
 def params_of(result):

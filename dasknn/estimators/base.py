@@ -46,7 +46,9 @@ from .validation import (
     LayerSizes,
     OneOf,
     RandomState,
+    Rates,
     Verbose,
+    dropout_rates,
     validate_params,
 )
 
@@ -88,6 +90,7 @@ class BaseMLP(BaseEstimator):
         "epsilon": [Interval(Real, 0, None, "neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, "left"), OneOf(np.inf, kind="float")],
         "max_fun": [Interval(Integral, 1, None, "left")],
+        "dropout": [Rates()],
         "sync": [OneOf("model", "gradient")],
         "sync_steps": [OneOf("auto"), Interval(Integral, 1, None, "left")],
         "lr_scaling": [OneOf("linear", "sqrt", None)],
@@ -123,6 +126,7 @@ class BaseMLP(BaseEstimator):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
         sync="model",
         sync_steps="auto",
         lr_scaling="linear",
@@ -154,6 +158,7 @@ class BaseMLP(BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
         self.sync = sync
         self.sync_steps = sync_steps
         self.lr_scaling = lr_scaling
@@ -186,6 +191,11 @@ class BaseMLP(BaseEstimator):
     def _validate_params(self):
         validate_params(self.get_params(deep=False), self._parameter_constraints,
                         type(self).__name__)
+        self._dropout_rates()
+
+    def _dropout_rates(self):
+        return dropout_rates(self.dropout, self.solver,
+                             len(_hidden_sizes(self.hidden_layer_sizes)))
 
     def _check_solver(self):
         if self.solver not in STOCHASTIC_SOLVERS:
@@ -228,7 +238,7 @@ class BaseMLP(BaseEstimator):
     def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
         """Train on Dask collections with the distributed engine; the workers warm up
         while the labels and chunk sizes are read."""
-        with workers_warming(getattr(X, "dtype", None)):
+        with workers_warming(getattr(X, "dtype", None)), inputs.dask_columns_named(X):
             data, targets = inputs.dask(self, X, y, sample_weight, incremental, first_pass)
             rng, cfg = self._prepare(data.X.shape[1], targets, data.X.dtype, first_pass, True)
             # the engine starts a fresh optimizer itself, at its scaled learning rate
@@ -285,8 +295,9 @@ class BaseMLP(BaseEstimator):
             self.solver, self.learning_rate_init, self.learning_rate, self.momentum,
             self.nesterovs_momentum, self.power_t, self.beta_1, self.beta_2, self.epsilon,
         )
+        net = self._network(layout)._replace(dropout=self._dropout_rates())
         return Config(
-            self._network(layout), hyper, self.max_iter, self.batch_size, self.shuffle,
+            net, hyper, self.max_iter, self.batch_size, self.shuffle,
             self.tol, self.n_iter_no_change, self.early_stopping, self.validation_fraction,
             is_classifier(self) and self.n_outputs_ == 1, self.verbose, self.max_fun,
             progress_wanted(self.progress, distributed),

@@ -52,6 +52,12 @@ n_iter_no_change : int, default=10
     Epochs without improvement of at least ``tol`` before stopping.
 max_fun : int, default=15000
     Maximum number of loss evaluations of 'lbfgs'.
+dropout : float or sequence of float, default=0.0
+    Inverted dropout (not in scikit-learn): during training, each hidden unit's output
+    is set to 0 with this probability (one rate for every hidden layer, or one per
+    layer) and the kept ones are scaled by ``1 / (1 - rate)``; prediction uses every
+    unit. The masks are drawn from ``random_state``. A remedy for overfitting beside
+    ``alpha``. 0 trains exactly as scikit-learn does. Needs 'adam' or 'sgd'.
 sync : {'model', 'gradient'}, default='model'
     Dask input only. 'model': each worker thread runs ``sync_steps`` local
     minibatch steps on its own shard of the blocks, then the models are
@@ -119,7 +125,9 @@ history_ : list of dict
     After a fit on Dask data: one JSON-able record per epoch (loss, validation
     score, seconds, samples per second, share of time synchronising, rounds,
     workers (shards trained side by side: one per worker thread), the learning
-    rate the epoch trained at, scaled for averaging as the shards use it).
+    rate the epoch trained at, scaled for averaging as the shards use it). An
+    epoch that ran while the client handled the one before is timed by its own
+    tasks on the workers, so the seconds add up to the training time.
 """
 
 CLASSIFIER_DOC = f"""Multi-layer perceptron classifier: scikit-learn's, also on Dask data.

@@ -50,6 +50,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
         sync="model",
         sync_steps="auto",
         lr_scaling="linear",
@@ -67,8 +68,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, sync=sync, sync_steps=sync_steps, lr_scaling=lr_scaling,
-            warmup=warmup, device=device, progress=progress, persist=persist,
+            max_fun=max_fun, dropout=dropout, sync=sync, sync_steps=sync_steps,
+            lr_scaling=lr_scaling, warmup=warmup, device=device, progress=progress,
+            persist=persist,
         )
 
     @staticmethod

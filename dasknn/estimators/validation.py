@@ -83,20 +83,54 @@ class RandomState:
         return "an int in the range [0, 4294967295], a numpy.random.RandomState or None"
 
 
-class LayerSizes:
-    """An int >= 1, or a sequence of them (possibly empty: no hidden layer)."""
+class OneOrMany:
+    """A number an :class:`Interval` accepts, or a sequence of such numbers."""
+
+    def __init__(self, each):
+        self.each = each
 
     def accepts(self, value):
-        positive = Interval(numbers.Integral, 1, None, "left")
-        if positive.accepts(value):
+        if self.each.accepts(value):
             return True
         try:
-            return not isinstance(value, str) and all(positive.accepts(v) for v in value)
+            return not isinstance(value, str) and all(self.each.accepts(v) for v in value)
         except TypeError:
             return False
 
     def __str__(self):
-        return "an int in the range [1, inf) or a sequence of such ints"
+        return f"{self.each} or a sequence of such {str(self.each).split()[1]}s"
+
+
+def LayerSizes():  # noqa: N802 (a constraint, named as the others are)
+    """An int >= 1, or a sequence of them (possibly empty: no hidden layer)."""
+    return OneOrMany(Interval(numbers.Integral, 1, None, "left"))
+
+
+def Rates():  # noqa: N802
+    """A rate in [0, 1), or a sequence of them (one per hidden layer)."""
+    return OneOrMany(Interval(numbers.Real, 0, 1, "left"))
+
+
+def dropout_rates(dropout, solver, n_hidden):
+    """One dropout rate per hidden layer, from a rate or a sequence of them.
+
+    Examples
+    --------
+    >>> dropout_rates(0.5, "adam", 2), dropout_rates([0.5, 0.0], "sgd", 2)
+    ((0.5, 0.5), (0.5, 0.0))
+    """
+    rates = ((float(dropout),) * n_hidden if isinstance(dropout, numbers.Real)
+             else tuple(float(r) for r in dropout))
+    if len(rates) != n_hidden:
+        raise ValueError(
+            f"dropout={dropout!r} gives {len(rates)} rate(s) for {n_hidden} hidden "
+            "layer(s): give one rate for every hidden layer, or a single rate.")
+    if any(rates) and solver == "lbfgs":
+        raise ValueError(
+            "dropout needs a stochastic solver: solver='lbfgs' minimises one fixed loss, "
+            "which dropping units at random would change at every evaluation. Use "
+            "solver='adam' or 'sgd', or dropout=0.")
+    return rates
 
 
 class Verbose:

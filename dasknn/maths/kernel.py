@@ -211,15 +211,11 @@ class Kernel:
         return -np.dot(sw, np.sum(logp, axis=1)) / np.sum(sw)
 
     def _squares(self, coefs):
-        """Sum of the squared weights (a BLAS dot product when not ``exact``)."""
+        """Sum of the squared weights, layer by layer as BLAS dot products."""
         squares = 0
         for w in coefs:
-            if self.exact:
-                sq = np.multiply(w, w, out=self.tmp[: w.size].reshape(w.shape))
-                squares = squares + np.sum(sq)
-            else:
-                flat = w.reshape(-1)
-                squares = squares + np.dot(flat, flat)
+            flat = w.reshape(-1)
+            squares = squares + np.dot(flat, flat)
         return squares
 
     def _layer_grads(self, i, w, grads, a, delta, n):

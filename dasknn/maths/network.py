@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES, LOSSES
+from .namespace import is_numpy_namespace, to_namespace
 
 
 class Layout(NamedTuple):
@@ -35,6 +36,12 @@ class Network(NamedTuple):
     out_activation: str
     loss: str
     alpha: float
+    dropout: tuple = ()  # per hidden layer: the rate at which training drops its units
+
+    @property
+    def drops(self):
+        """Whether training drops hidden units (some ``dropout`` rate above 0)."""
+        return any(self.dropout)
 
 
 def unpack(flat, layout, xp):
@@ -79,19 +86,59 @@ def init_params(layout, activation, rng, dtype):
     return coefs, intercepts
 
 
-def forward(coefs, intercepts, X, net, xp):
+def forward(coefs, intercepts, X, net, xp, masks=None):
     """Return the activations of every layer, input first and output last.
 
-    ``X`` may be a scipy.sparse matrix when ``xp`` is numpy.
+    ``X`` may be a scipy.sparse matrix when ``xp`` is numpy. With ``masks`` (see
+    :func:`dropout_masks`) hidden activations are returned as ``(output, mask)`` pairs
+    whose product feeds the next layer: the derivative needs the unmasked output.
     """
     hidden = ACTIVATIONS[net.activation]
     activations = [X]
     last = len(coefs) - 1
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
-        z = activations[-1] @ w + b
+        z = _fed(activations[-1]) @ w + b
         act = ACTIVATIONS[net.out_activation] if i == last else hidden
-        activations.append(act(z, xp))
+        a = act(z, xp)
+        mask = _mask(masks, i) if i < last else None
+        activations.append(a if mask is None else (a, mask))
     return activations
+
+
+def _mask(masks, i):
+    return None if masks is None else masks[i]
+
+
+def _fed(a):
+    """What a layer's activation feeds forward: the output, times its dropout mask."""
+    return a[0] * a[1] if isinstance(a, tuple) else a
+
+
+def dropout_masks(net, n_rows, rng, xp, like):
+    """Inverted-dropout masks of a batch, one per hidden layer: 0 for a dropped unit,
+    ``1 / (1 - rate)`` for a kept one (so a unit's expected output is unchanged and
+    prediction needs no rescaling); None for a layer whose rate is 0.
+
+    Drawn on the host from the numpy Generator ``rng`` (the same draws on any device),
+    returned in the namespace, device and dtype of the array ``like``.
+
+    Examples
+    --------
+    >>> from array_api_compat import numpy as xp
+    >>> net = Network(Layout((3, 4, 2, 1)), "relu", "logistic", "binary_log_loss", 0.0,
+    ...               (0.5, 0.0))
+    >>> masks = dropout_masks(net, 2, np.random.default_rng(0), xp, np.zeros(1))
+    >>> sorted(set(masks[0].ravel().tolist())), masks[1]
+    ([0.0, 2.0], None)
+    """
+    masks = []
+    for rate, (_, units) in zip(net.dropout, net.layout.shapes):
+        if not rate:
+            masks.append(None)
+            continue
+        keep = (rng.random((n_rows, units)) >= rate) / (1.0 - rate)
+        masks.append(xp.astype(to_namespace(keep, xp, like=like), like.dtype))
+    return masks
 
 
 def predict_raw(coefs, intercepts, X, net, xp):
@@ -99,7 +146,7 @@ def predict_raw(coefs, intercepts, X, net, xp):
     return forward(coefs, intercepts, X, net, xp)[-1]
 
 
-def loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp):
+def loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp, rng=None):
     """Regularised loss of a batch and its gradient as one flat vector.
 
     Parameters
@@ -113,6 +160,9 @@ def loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp):
     sample_weight : array of shape (n_samples,) or None
     net : Network
     xp : array namespace
+    rng : numpy.random.Generator or None
+        Draws the dropout masks when ``net`` drops units (see :func:`dropout_masks`);
+        without it, or with every rate 0, no unit is dropped.
 
     Returns
     -------
@@ -121,10 +171,13 @@ def loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp):
     grad : array of shape (n_params,)
         Gradient in the layout of :func:`pack`.
     """
-    activations = forward(coefs, intercepts, X, net, xp)
+    masks = None
+    if rng is not None and net.drops:
+        masks = dropout_masks(net, X.shape[0], rng, xp, like=coefs[0])
+    activations = forward(coefs, intercepts, X, net, xp, masks)
     n = X.shape[0] if sample_weight is None else xp.sum(sample_weight)
     loss = LOSSES[net.loss](Y, activations[-1], sample_weight, xp)
-    squares = sum(xp.sum(w * w) for w in coefs)
+    squares = sum(squared_norm(w, xp) for w in coefs)
     loss = loss + (0.5 * net.alpha) * squares / n
 
     delta = activations[-1] - Y  # canonical link: d loss / d z at the output
@@ -133,11 +186,25 @@ def loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp):
     backward = DERIVATIVES[net.activation]
     coef_grads, intercept_grads = [None] * len(coefs), [None] * len(coefs)
     for i in range(len(coefs) - 1, -1, -1):
-        coef_grads[i] = (activations[i].T @ delta + net.alpha * coefs[i]) / n
+        coef_grads[i] = (_fed(activations[i]).T @ delta + net.alpha * coefs[i]) / n
         intercept_grads[i] = xp.sum(delta, axis=0) / n
         if i > 0:
-            delta = backward(activations[i], delta @ coefs[i].T, xp)
+            a = activations[i]
+            if isinstance(a, tuple):  # dropped units pass no error back
+                delta = backward(a[0], delta @ coefs[i].T, xp) * a[1]
+            else:
+                delta = backward(a, delta @ coefs[i].T, xp)
     return loss, pack(coef_grads, intercept_grads, xp)
+
+
+def squared_norm(w, xp):
+    """Sum of the squares of ``w``'s entries, in ``w``'s dtype: on numpy a BLAS dot
+    product, whose rounding scikit-learn's penalty has (in float32 a pairwise sum
+    differs in the last bits)."""
+    if is_numpy_namespace(xp):
+        flat = np.reshape(w, -1)
+        return np.dot(flat, flat)
+    return xp.sum(w * w)
 
 
 def penalty(flat, layout, alpha, weight):
@@ -159,7 +226,7 @@ def penalty(flat, layout, alpha, weight):
     return 0.5 * alpha * float(w @ w) / weight, grad
 
 
-def flat_loss_and_grad(flat, X, Y, sample_weight, net, xp):
+def flat_loss_and_grad(flat, X, Y, sample_weight, net, xp, rng=None):
     """:func:`loss_and_grad` on a flat parameter vector."""
     coefs, intercepts = unpack(flat, net.layout, xp)
-    return loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp)
+    return loss_and_grad(coefs, intercepts, X, Y, sample_weight, net, xp, rng)

@@ -59,15 +59,22 @@ def rows_in(rows):
     return rows.stop - rows.start if isinstance(rows, slice) else rows.shape[0]
 
 
-def run_batches(params, opt_state, X, Y, sw, batches, cfg, xp, exact=True):
+def dropout_noise(net, seed):
+    """The Generator that draws a fit's (or a round's) dropout masks from ``seed``;
+    None when the network drops no units, so that nothing is drawn."""
+    return np.random.default_rng(seed) if net.drops else None
+
+
+def run_batches(params, opt_state, X, Y, sw, batches, cfg, xp, exact=True, noise=None):
     """Take one optimizer step per batch of rows; return ``(params, opt_state, loss_sum)``.
 
     ``batches`` yields slices or host index arrays into ``X``; ``loss_sum`` is the
     batch losses weighted by batch sizes, as a float64 0-d array. Dense numpy data
     takes the in-place steps of :mod:`dasknn.maths.kernel` (``exact=False`` lets them
-    depart from scikit-learn's arithmetic); other data the pure functions.
+    depart from scikit-learn's arithmetic); other data, and networks that drop units
+    (masks drawn from the Generator ``noise``), the pure functions.
     """
-    if kernel.supports(X, Y, xp, sw):
+    if noise is None and kernel.supports(X, Y, xp, sw):
         batches = list(batches)
         size = max((rows_in(b) for b in batches), default=1)
         steps = kernel.Kernel(cfg.net, cfg.hyper, size, Y.shape[1], X.dtype, exact)
@@ -76,7 +83,7 @@ def run_batches(params, opt_state, X, Y, sw, batches, cfg, xp, exact=True):
     for rows in batches:
         loss, grad = flat_loss_and_grad(
             params, take_rows(X, rows, xp), take_rows(Y, rows, xp),
-            take_rows(sw, rows, xp), cfg.net, xp,
+            take_rows(sw, rows, xp), cfg.net, xp, noise,
         )
         params, opt_state = optim.update(params, grad, opt_state, cfg.hyper, xp)
         loss_sum = loss_sum + xp.astype(loss, xp.float64) * rows_in(rows)

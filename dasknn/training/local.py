@@ -18,7 +18,7 @@ from sklearn.utils import shuffle
 from ..maths.namespace import is_numpy_namespace, to_host, to_namespace
 from ..maths.network import flat_loss_and_grad
 from . import driver
-from .batches import batch_size_for, epoch_batches, run_batches, take_rows
+from .batches import batch_size_for, dropout_noise, epoch_batches, run_batches, take_rows
 from .config import check_validation_size
 from .hooks import Fit
 
@@ -43,6 +43,10 @@ class _InMemory:
     def __init__(self, X, Y, sw, cfg, rng, val_score, xp):
         self.X, self.Y, self.sw, self.cfg, self.rng, self.xp = X, Y, sw, cfg, rng, xp
         self.val_score = val_score
+        # dropout's masks come from their own stream, seeded by the fit's random state
+        # (drawn only when units are dropped: without dropout, scikit-learn's draws)
+        self.noise = dropout_noise(cfg.net, rng.randint(np.iinfo(np.int32).max)
+                                   if cfg.net.drops else None)
         self.batch_size = batch_size_for(cfg.batch_size, X.shape[0])
         self.order = np.arange(X.shape[0]) if cfg.shuffle else None
 
@@ -54,7 +58,7 @@ class _InMemory:
             order = to_namespace(order, self.xp, like=self.X)  # one upload an epoch
         state.params, state.optimizer, loss_sum = run_batches(
             state.params, state.optimizer, self.X, self.Y, self.sw,
-            epoch_batches(n, self.batch_size, order), self.cfg, self.xp,
+            epoch_batches(n, self.batch_size, order), self.cfg, self.xp, noise=self.noise,
         )
         return driver.EpochResult(float(loss_sum) / n, n, self.val_score)
 

@@ -1,5 +1,7 @@
 """The plans of a distributed fit, from sizes alone: no cluster needed."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,22 @@ def test_small_shards_are_named_in_a_warning():
     assert planning.small_shards([3000], 256) is None  # one shard: nothing averaged
     note = planning.small_shards([2812] * 64, 256)
     assert "64 shards holds about 2812 training rows (11 minibatches" in note
+
+
+def test_tiny_blocks_hold_out_scikit_learns_share_of_all_rows():
+    # 40 blocks of 5 rows, validation_fraction=0.1: scikit-learn holds out
+    # ceil(0.1 * 200) = 20 rows; rounding up in every block would hold out 40 (20%)
+    rows = planning.part_rows((5,) * 40, _cfg(early_stopping=True, fraction=0.1))
+    assert sum(v for _, v in rows) == 20
+    assert sum(t for t, _ in rows) == 180
+    assert {v for _, v in rows} == {0, 1}
+
+
+@pytest.mark.parametrize("chunks", [(7, 0, 3, 11, 120, 1), (13,) * 9, (1000, 1)])
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.333])
+def test_validation_counts_sum_to_the_ceiling_and_follow_block_sizes(chunks, fraction):
+    counts = planning.validation_counts(chunks, fraction)
+    blocks = [r for r in chunks if r > 0]
+    assert sum(counts) == math.ceil(fraction * sum(blocks))
+    assert all(0 <= c <= r for c, r in zip(counts, blocks))
+    assert all(abs(c - fraction * r) < 2 for c, r in zip(counts, blocks))

@@ -178,7 +178,8 @@ DEEP = dict(hidden_layer_sizes=(8, 5), max_iter=15)
 
 
 # Our own parameters (distributed training), keyword-only and after scikit-learn's.
-EXTRA_PARAMS = ["sync", "sync_steps", "lr_scaling", "warmup", "device", "progress", "persist"]
+EXTRA_PARAMS = ["dropout", "sync", "sync_steps", "lr_scaling", "warmup", "device", "progress",
+                "persist"]
 
 
 @pytest.mark.parametrize("kind", [CLF, REG])
@@ -619,3 +620,25 @@ def test_float32_regression_keeps_the_targets_and_weights_dtype(solver, weights)
         assert_array_equal(a, b)
     # the reported loss is summed in float32 in another order (last bits only)
     assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_float32_classifier_takes_sample_weights_to_float32(n_classes):
+    # our documented choice: a float32 classifier computes in float32, float64 weights
+    # included; it is scikit-learn's fit with float32 weights, to the bit, and differs
+    # from scikit-learn's mixed float32/float64 arithmetic in the last bits only
+    X, y = make_classification(n_samples=300, n_features=10, n_informative=5,
+                               n_classes=n_classes, random_state=0)
+    X = X.astype(np.float32)
+    sw = np.random.RandomState(0).uniform(0.5, 2, 300)
+    params = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = dasknn.MLPClassifier(**params).fit(X, y, sample_weight=sw)
+        as32 = sknn.MLPClassifier(**params).fit(X, y, sample_weight=sw.astype(np.float32))
+        mixed = sknn.MLPClassifier(**params).fit(X, y, sample_weight=sw)
+    for a, b, c in zip(ours.coefs_ + ours.intercepts_, as32.coefs_ + as32.intercepts_,
+                       mixed.coefs_ + mixed.intercepts_):
+        assert a.dtype == np.float32
+        assert_array_equal(a, b)
+        assert_allclose(a, c, rtol=1e-5, atol=1e-6)

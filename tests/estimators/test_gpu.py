@@ -159,3 +159,14 @@ def test_local_cuda_cluster(data):
         clf = MLPClassifier(**PARAMS).fit(dX, da.from_array(y, chunks=600))
         assert clf.history_[-1]["workers"] == n_gpus
         assert clf.score(X, y) > 0.8
+
+
+def test_cupy_dropout_draws_the_masks_of_the_cpu_fit(data):
+    # the masks are drawn on the host from the fit's random state, so a float64 GPU
+    # fit with dropout follows the CPU fit's masks
+    X, y = data
+    params = dict(PARAMS, dropout=0.3)
+    gpu = MLPClassifier(**params).fit(cp.asarray(X), cp.asarray(y))
+    cpu = MLPClassifier(**params).fit(X, y)
+    for a, b in zip(gpu.coefs_, cpu.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
