@@ -1,7 +1,9 @@
 """The dasknn command: demo, train and predict.
 
 ``dasknn demo`` starts a local Dask cluster, trains on a generated dataset big enough
-to be worth distributing and reports accuracy, time and a loss-curve PNG.
+to be worth distributing and reports accuracy, time, throughput and a PNG of the loss,
+validation score and samples/s per epoch (``--keep-open`` keeps the cluster and its
+dashboard open afterwards, until Enter).
 ``dasknn train DATA --target COL`` trains on a CSV, Parquet, Zarr or .npy file read
 with Dask and saves a skops model; ``dasknn predict MODEL DATA --out FILE`` writes its
 predictions.
@@ -33,7 +35,11 @@ def _parser():
     demo = sub.add_parser("demo", help="train on a built-in dataset on a local Dask cluster")
     demo.add_argument("--max-iter", type=int, default=15, help="epochs (default 15)")
     demo.add_argument("--n-samples", type=int, default=400_000, help="rows (default 400000)")
-    demo.add_argument("--png", default="dasknn-demo-loss.png", help="loss-curve image")
+    demo.add_argument("--png", default="dasknn-demo-loss.png",
+                      help="image of the loss, validation score and samples/s per epoch")
+    demo.add_argument("--keep-open", action="store_true",
+                      help="after the fit, keep the cluster and its dashboard open until "
+                           "Enter or Ctrl-C")
     _cluster_args(demo)
     train = sub.add_parser("train", help="train on a data file and save the model")
     train.add_argument("data", help=f"the training data: {READABLE}")
@@ -52,6 +58,14 @@ def _parser():
                        help="hold out 10%% of the rows and stop when their score stalls")
     train.add_argument("--random-state", type=int, default=None,
                        help="seed, for the same model from the same data and cluster")
+    train.add_argument("--categorical", default="",
+                       help="comma-separated columns to one-hot encode (text or codes: "
+                            "one 0/1 column per value seen, named column=value; predict "
+                            "encodes new data the same way)")
+    train.add_argument("--drop", default="", help="comma-separated columns to leave out")
+    train.add_argument("--dropna", action="store_true",
+                       help="drop the rows with a missing value in the target or in a "
+                            "column used")
     _cluster_args(train)
     predict = sub.add_parser("predict", help="predict with a saved model")
     predict.add_argument("model", help="a model file written by `dasknn train`")
@@ -85,8 +99,10 @@ def _client(args):
         yield client
 
 
-def _read(path, target=None):
-    """``(X, y)`` from a data file read lazily with Dask (y is None without target)."""
+def _read(path, target=None, drop=(), dropna=False):
+    """``(X, y)`` from a data file read lazily with Dask (y is None without target);
+    for tables, without the columns ``drop`` names and, with ``dropna``, without the
+    rows missing a value in the columns kept."""
     import dask.array as da
     import dask.dataframe as dd
 
@@ -103,6 +119,9 @@ def _read(path, target=None):
         if target is not None and not os.path.exists(target):
             raise UsageError(f"the target array {target} does not exist (for arrays, "
                              "--target is the path of the target array).")
+        if drop or dropna:
+            raise UsageError("--drop and --dropna need a table (.csv or .parquet); "
+                             f"{path} is an array.")
         return load(path), (load(target) if target else None)
     if suffix == ".csv":
         frame = dd.read_csv(path)
@@ -110,12 +129,93 @@ def _read(path, target=None):
         frame = dd.read_parquet(path)
     else:
         raise UsageError(f"cannot read {path}: dasknn reads {READABLE}.")
+    for column in [*drop, *([target] if target is not None else [])]:
+        if column not in frame.columns:
+            raise UsageError(f"no column {column!r} in {path}; its columns are "
+                             f"{', '.join(map(str, frame.columns))}.")
+    frame = frame.drop(columns=list(drop)) if drop else frame
+    frame = frame.dropna() if dropna else frame
     if target is None:
         return frame, None
-    if target not in frame.columns:
-        raise UsageError(f"no column {target!r} in {path}; its columns are "
-                         f"{', '.join(map(str, frame.columns))}.")
     return frame.drop(columns=[target]), frame[target]
+
+
+def _columns_option(text):
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _encode_table(X, categorical, path):
+    """One-hot encode the ``categorical`` columns of the table ``X`` (one pass finds
+    their values); refuse, from the metadata, other columns that hold no numbers."""
+    for column in categorical:
+        if column not in X.columns:
+            raise UsageError(f"--categorical names {column!r}, which is not a feature "
+                             f"column of {path}; they are {', '.join(map(str, X.columns))}.")
+    text = [c for c, t in X.dtypes.items()
+            if c not in categorical and not _numeric_dtype(t)]
+    if text:
+        names = ",".join(map(str, text))
+        raise UsageError(
+            f"column{'s' if len(text) > 1 else ''} {', '.join(map(repr, text))} of {path} "
+            f"hold{'' if len(text) > 1 else 's'} no numbers "
+            f"({', '.join(str(X.dtypes[c]) for c in text)}): one-hot encode with "
+            f"--categorical {names}, or leave out with --drop {names}.")
+    if not categorical:
+        return X
+    found = X[categorical].categorize()  # their values, in one pass (a tree of tasks)
+    return _one_hot(X, {c: sorted({str(v) for v in found[c].cat.categories})
+                        for c in categorical})
+
+
+def _numeric_dtype(t):
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(t) or (
+        isinstance(t, pd.CategoricalDtype) and t.categories.dtype.kind in "biuf")
+
+
+def _one_hot(X, categories):
+    """``X`` (a Dask DataFrame) with each column of ``categories`` (column -> values,
+    as text) replaced by one float64 column per value, named ``column=value``: 1 where
+    the column holds the value, else 0 (a value not listed, or a missing one, gives 0s).
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> frame = dd.from_pandas(pd.DataFrame({"x": [1.0, 2.0, 3.0],
+    ...                                      "origin": ["EWR", "JFK", None]}), npartitions=1)
+    >>> _one_hot(frame, {"origin": ["EWR", "JFK", "LGA"]}).compute()
+         x  origin=EWR  origin=JFK  origin=LGA
+    0  1.0         1.0         0.0         0.0
+    1  2.0         0.0         1.0         0.0
+    2  3.0         0.0         0.0         0.0
+    """
+    import dask.dataframe as dd
+    import pandas as pd
+
+    typed = {c: X[c].astype(str).astype(pd.CategoricalDtype([str(v) for v in values]))
+             for c, values in categories.items()}
+    return dd.get_dummies(X.assign(**typed), columns=list(categories), prefix_sep="=",
+                          dtype="float64")
+
+
+def _model_features(model, X):
+    """The columns of the table ``X`` that ``model`` was trained on, in its order, with
+    the one-hot columns (``column=value``) that ``dasknn train --categorical`` made
+    rebuilt from ``X``; arrays and models without column names pass unchanged."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None or not hasattr(X, "columns"):
+        return X
+    categories = {}
+    for name in names:
+        column, sep, value = name.partition("=")
+        if name not in X.columns and sep and column in X.columns:
+            categories.setdefault(column, []).append(value)
+    missing = [n for n in names if n not in X.columns and n.partition("=")[0] not in categories]
+    if missing:
+        raise UsageError(f"the model was trained on columns the data lacks: "
+                         f"{', '.join(map(str, missing[:10]))}.")
+    return (_one_hot(X, categories) if categories else X)[list(names)]
 
 
 def _read_npy(path, rows_per_block=100_000):
@@ -137,53 +237,10 @@ def _npy_rows(path, start, stop):
 
 
 def demo(args):
-    import dask.array as da
-    from sklearn.datasets import make_classification
+    from .demo import run
 
-    from . import MLPClassifier
-
-    X, y = make_classification(n_samples=args.n_samples, n_features=40, n_informative=30,
-                               n_classes=10, class_sep=1.5, random_state=0)
-    X = X.astype(np.float32)
-    n_test = args.n_samples // 10
     with _client(args) as client:
-        print(f"Dask dashboard: {client.dashboard_link}")
-        workers = len(client.nthreads())
-        chunks = max(1000, (args.n_samples - n_test) // (4 * workers))
-        dX = da.from_array(X[n_test:], chunks=(chunks, -1))
-        dy = da.from_array(y[n_test:], chunks=chunks)
-        dX, dy = client.persist([dX, dy])
-        print(f"training an MLP (128, 64) on {args.n_samples - n_test:,} rows x 40 features, "
-              f"10 classes, on {workers} worker(s)")
-        clf = MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=args.max_iter,
-                            random_state=0, verbose=True)
-        start = time.perf_counter()
-        clf.fit(dX, dy)
-        seconds = time.perf_counter() - start
-        train_acc = clf.score(dX, dy)
-    test_acc = clf.score(X[:n_test], y[:n_test])
-    print(f"fit: {seconds:.1f} s for {clf.n_iter_} epochs "
-          f"({clf.history_[-1]['samples_per_second']:,.0f} samples/s in the last)")
-    print(f"train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f}")
-    _plot(clf, args.png)
-    print(f"loss curve written to {args.png}")
-    return 0
-
-
-def _plot(clf, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(range(1, len(clf.loss_curve_) + 1), clf.loss_curve_, marker="o")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
-    ax.set_title("dasknn MLPClassifier on a Dask cluster")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        return run(args, client)
 
 
 def train(args):
@@ -195,10 +252,21 @@ def train(args):
         hidden_layer_sizes=tuple(int(h) for h in args.hidden_layer_sizes.split(",") if h),
         max_iter=args.max_iter, learning_rate_init=args.learning_rate_init, batch_size=batch,
         early_stopping=args.early_stopping, random_state=args.random_state)
-    X, y = _read(args.data, args.target)
+    categorical = _columns_option(args.categorical)
+    X, y = _read(args.data, args.target, _columns_option(args.drop), args.dropna)
+    if categorical and not hasattr(X, "columns"):
+        raise UsageError(f"--categorical needs a table (.csv or .parquet); {args.data} "
+                         "is an array.")
     with _client(args):
+        X = _encode_table(X, categorical, args.data) if hasattr(X, "columns") else X
         start = time.perf_counter()
-        model.fit(X, y)
+        try:
+            model.fit(X, y)
+        except ValueError as exc:
+            if "contains NaN" not in str(exc):
+                raise
+            raise UsageError(f"{exc} With this command: --dropna drops the rows with "
+                             "a missing value.") from exc
         seconds = time.perf_counter() - start
         score = model.score(X, y)
     save(model, args.out)
@@ -220,6 +288,7 @@ def predict(args):
     except Exception as exc:  # noqa: BLE001 - whatever skops raises for a foreign file
         raise UsageError(f"{args.model} is not a model saved by dasknn ({exc}).") from exc
     X, _ = _read(args.data, args.target)
+    X = _model_features(model, X)
     _check_width(model, X, args)
     with _client(args):
         pred = model.predict(X).compute()  # one column: it fits in memory

@@ -38,21 +38,31 @@ def save(model, path):
     skops.io.dump(model, path)
 
 
-def load(path):
-    """Read a model saved by :func:`save`, trusting only dasknn's own types.
+def load(path, trusted=()):
+    """Read a model saved by :func:`save`, trusting only dasknn's own types and those
+    named in ``trusted``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+    trusted : sequence of str, default=()
+        Further types to trust, by their full names (e.g. the steps of a pipeline
+        around the model, ``"dask_ml.preprocessing.data.StandardScaler"``); name only
+        types from sources you trust.
 
     Raises
     ------
     ValueError
-        If the file holds a type dasknn does not trust.
+        If the file holds a type neither dasknn nor ``trusted`` trusts.
     """
     import skops.io
 
     untrusted = skops.io.get_untrusted_types(file=path)
-    unknown = [t for t in untrusted if t not in TRUSTED_TYPES]
+    unknown = [t for t in untrusted if t not in TRUSTED_TYPES and t not in trusted]
     if unknown:
         raise ValueError(
             f"{path} holds types dasknn does not trust: {unknown}. If you trust where "
-            "the file comes from, load it with skops.io.load(path, trusted=[...])."
+            "the file comes from, name them: dasknn.load(path, trusted=[...])."
         )
     return skops.io.load(path, trusted=untrusted)

@@ -10,6 +10,8 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
+from . import checks
+
 __all__ = ["is_dask", "is_frame", "align", "prepare", "prepare_X", "feature_names",
            "label_sample"]
 
@@ -34,33 +36,39 @@ def feature_names(X):
 
 
 def _frame_to_array(X, lengths=True):
-    bad = [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
-           or pd.api.types.is_bool_dtype(t)]
+    """A DataFrame of numbers as a Dask array; columns without numbers (text, categories
+    of text, dates) are refused from the metadata alone, naming them and the fix."""
+    bad = [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if bad:
-        raise ValueError(
-            f"X has non-numeric columns {bad}: an MLP needs numbers. Encode them "
-            "first (e.g. dask_ml.preprocessing.Categorizer + DummyEncoder) or drop them."
-        )
+        raise ValueError(checks.non_numeric_message(bad, on_dask=True))
     return X.to_dask_array(lengths=True if lengths else None)
 
 
-def _nullable_as_float(obj):
-    """Pandas' nullable numeric dtypes (``Int64``, ``Float64``...) as float64 with
-    NA as NaN, as scikit-learn reads them; other dtypes unchanged."""
-    def nullable(t):
-        return (pd.api.types.is_extension_array_dtype(t) and pd.api.types.is_numeric_dtype(t)
-                and not pd.api.types.is_bool_dtype(t))
+def _as_float(t, features):
+    """Whether a column of dtype ``t`` is read as float64 (with NA as NaN), as
+    scikit-learn reads it: pandas' nullable numbers (``Int64``, ``Float64``...) and,
+    among features, booleans (``dd.get_dummies`` makes them) and categories whose
+    values are numbers (labels keep their type)."""
+    if isinstance(t, pd.CategoricalDtype):
+        return features and len(t.categories) > 0 and t.categories.dtype.kind in "iuf"
+    if pd.api.types.is_bool_dtype(t):
+        return features
+    return pd.api.types.is_extension_array_dtype(t) and pd.api.types.is_numeric_dtype(t)
 
+
+def _nullable_as_float(obj, features=False):
+    """``obj`` (a Dask DataFrame or Series) with the columns :func:`_as_float` names
+    cast to float64; other dtypes unchanged."""
     if obj.ndim == 2:
-        cast = {c: "float64" for c, t in obj.dtypes.items() if nullable(t)}
+        cast = {c: "float64" for c, t in obj.dtypes.items() if _as_float(t, features)}
         return obj.astype(cast) if cast else obj
-    return obj.astype("float64") if nullable(obj.dtype) else obj
+    return obj.astype("float64") if _as_float(obj.dtype, features) else obj
 
 
 def _as_array(obj, name, lengths=True):
     if not hasattr(obj, "to_dask_array"):  # not a Dask DataFrame or Series
         return obj
-    obj = _nullable_as_float(obj)
+    obj = _nullable_as_float(obj, features=name == "X")
     if name == "X" and is_frame(obj):
         return _frame_to_array(obj, lengths)
     return obj.to_dask_array(lengths=True)
@@ -79,6 +87,9 @@ def prepare_X(X, lengths=True):
             f"{X.shape}. Reshape it to (n_samples, n_features), e.g. X.reshape(-1, 1) "
             "for a single feature."
         )
+    text = _text_columns(X) if X.dtype == object else []
+    if text:
+        raise ValueError(checks.non_numeric_message(text, on_dask=True))
     if not (np.issubdtype(X.dtype, np.number) and not np.issubdtype(X.dtype, np.complexfloating)):
         raise ValueError(
             f"X has dtype {X.dtype}: an MLP needs real numbers. Convert or encode "
@@ -94,6 +105,19 @@ def prepare_X(X, lengths=True):
         raise ValueError(f"X has shape {X.shape}: at least one sample and one feature are "
                          "required.")
     return X
+
+
+def _text_columns(X):
+    """Indices of the columns of an object-dtype Dask array that hold values that are
+    not numbers, read from its first row block (only when X is being refused)."""
+    head = np.asarray(X.blocks[0].compute())
+    bad = []
+    for j in range(head.shape[1]):
+        try:
+            head[:, j].astype(np.float64)
+        except (TypeError, ValueError):
+            bad.append(j)
+    return bad
 
 
 def align(v, X, name):

