@@ -6,6 +6,7 @@ the client has gathered this one whenever nothing it learns can change the next.
 models. ``sync='gradient'``: each round is one step of synchronous SGD.
 """
 
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -28,6 +29,7 @@ class Submitted(NamedTuple):
     results: list
     summaries: list
     validation: list
+    at: float  # when the client submitted it (``time.time()``)
 
 
 class Schedule(NamedTuple):
@@ -46,8 +48,9 @@ class Schedule(NamedTuple):
 
     def submit(self, epoch, params, starts, learning_rate):
         run = self._gradient_sync if self.sync == "gradient" else self._model_sync
+        at = time.time()
         params, results, summaries = run(epoch, params, starts, learning_rate)
-        return Submitted(params, results, summaries, self._validation(epoch, params))
+        return Submitted(params, results, summaries, self._validation(epoch, params), at)
 
     def _plan(self, epoch, k, r, first, count, learning_rate):
         warm = rate_factor(epoch + r / self.n_rounds, self.warmup, self.factor)
@@ -127,26 +130,39 @@ def may_run_ahead(state, cfg, incremental, epoch):
 class HeldEpochs:
     """Epoch source of the held strategy. ``box`` holds the epoch being finished
     first, then the next one when it was submitted ahead; :meth:`release` frees
-    whatever is still there."""
+    whatever is still there.
+
+    An epoch submitted ahead runs while the client still handles the one before, so
+    the client's clock cannot time it: it ends when its last average is complete, as
+    the worker timed it (:attr:`ended`), and starts at the end of the previous epoch's,
+    or at its submission when the client submitted it later than that (the workers
+    then waited for the client, which is no epoch's work). Other epochs (the first, or
+    one the client waited for) are timed by the driver, from submission to gather.
+    """
 
     def __init__(self, schedule, incremental):
         self.schedule, self.incremental, self.box = schedule, incremental, []
         self.n_train = sum(schedule.shards.rows)
+        self.ended = None  # when the last gathered epoch's last average was complete
+        # in-process (no Client) a task runs when submitted: nothing to gain by running ahead
+        self.concurrent = hasattr(schedule.shards.runner, "client")
 
     def epoch(self, epoch, state):
-        self._advance(epoch, state)
+        ahead = self._advance(epoch, state)
         cfg = self.schedule.cfg
-        if may_run_ahead(state, cfg, self.incremental, epoch):  # workers never wait for us
+        if self.concurrent and may_run_ahead(state, cfg, self.incremental, epoch):
+            # the workers go on to the next epoch without waiting for us
             next_rate = optim.schedule_rate(
                 optim.end_epoch(state.optimizer, cfg.hyper, state.t + self.n_train))
             self.box.append(self.schedule.submit(epoch + 1, self.box[0].params,
                                                  self.box[0].results, next_rate))
-        return self._finish(state, self.box[0])
+        return self._finish(state, self.box[0], ahead)
 
     def _advance(self, epoch, state):
         """Make ``box[0]`` epoch ``epoch``: submit it from the state's model (the first
-        epoch) or from the previous epoch, unless it was submitted ahead. Workers that
-        joined since the shards were built stop the source first (:class:`Regroup`)."""
+        epoch) or from the previous epoch, unless it was submitted ahead (then return
+        True). Workers that joined since the shards were built stop the source first
+        (:class:`Regroup`)."""
         rate = optim.schedule_rate(state.optimizer)
         shards = self.schedule.shards
         if self.box and shards.runner.joined(len(shards.futures), shards.n_parts):
@@ -154,16 +170,18 @@ class HeldEpochs:
         if not self.box:
             starts = [state.optimizer] * len(self.schedule.shards.futures)
             self.box.append(self.schedule.submit(epoch, state.params, starts, rate))
-            return
-        previous = self.box[0]
-        if len(self.box) == 1:
+            return False
+        previous, ahead = self.box[0], len(self.box) == 2
+        if not ahead:
             self.box.append(self.schedule.submit(epoch, previous.params, previous.results,
                                                  rate))
         self.box.pop(0)
         self.schedule.shards.runner.release(previous)
+        return ahead
 
-    def _finish(self, state, current):
-        """Gather an epoch's scalars, checkpoint and validation statistics."""
+    def _finish(self, state, current, ahead):
+        """Gather an epoch's scalars, checkpoint and validation statistics; time it
+        from the workers' clocks when it was submitted ahead."""
         rounds, params, stats = self.schedule.shards.runner.gather(
             [current.summaries, current.params, current.validation])
         state.params = np.asarray(params)
@@ -171,7 +189,10 @@ class HeldEpochs:
         val = None
         if self.schedule.cfg.early_stopping:
             val = lambda _p: scores.combine(stats, self.schedule.classifier)  # noqa: E731
-        return EpochResult(loss, self.n_train, val, rounds, len(self.schedule.shards.futures))
+        previous, self.ended = self.ended, max((r[4] for r in rounds), default=None)
+        seconds = _span(previous, current.at, self.ended) if ahead else None
+        return EpochResult(loss, self.n_train, val, rounds, len(self.schedule.shards.futures),
+                           seconds)
 
     def last_results(self):
         """The shards' last round results of the last finished epoch."""
@@ -179,3 +200,20 @@ class HeldEpochs:
 
     def release(self):
         self.schedule.shards.runner.release(self.box)
+
+
+def _span(previous_end, submitted, end):
+    """Seconds of an epoch submitted ahead: from the previous epoch's end (or its own
+    submission, if later) to its end; None when a clock is missing or disagrees (the
+    driver then times it).
+
+    Examples
+    --------
+    >>> _span(10.0, 9.5, 10.4)  # submitted while the previous epoch ran
+    0.4...
+    >>> _span(10.0, 11.0, 11.3)  # submitted after it had ended: the workers waited
+    0.3...
+    """
+    if previous_end is None or end is None or end <= max(previous_end, submitted):
+        return None
+    return end - max(previous_end, submitted)

@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..maths import optimizers as optim
 from ..maths import stopping
-from .hooks import ProgressBar
+from .hooks import ProgressBar, throughput
 
 
 class EpochResult(NamedTuple):
@@ -26,8 +26,11 @@ class EpochResult(NamedTuple):
     loss: float  # mean training loss
     n_samples: int  # samples trained on (``t_`` grows by this)
     val_score: object = None  # callable(params) -> validation score, with early stopping
-    rounds: list | None = None  # per-round (loss sum, rows, slowest s, total s); None in-process
+    rounds: list | None = None  # per-round (loss sum, rows, slowest s, total s, ...); None
+    # in-process
     n_workers: int = 1  # shards trained side by side
+    seconds: float | None = None  # the epoch's span as its own tasks timed it (an epoch
+    # submitted ahead runs while the client handles the one before); None: the driver's clock
 
 
 def run(state, source, cfg, fit, hooks=(), incremental=False):
@@ -47,7 +50,10 @@ def run(state, source, cfg, fit, hooks=(), incremental=False):
             result = source.epoch(epoch, state)
             rate = float(state.optimizer.learning_rate)  # the rate this epoch trained at
             stop = end_epoch(state, result.loss, result.n_samples, cfg, result.val_score)
-            state.history.append(_record(state, result, time.perf_counter() - tic, rate))
+            seconds = time.perf_counter() - tic if result.seconds is None else result.seconds
+            state.history.append(_record(state, result, seconds, rate))
+            if cfg.verbose and result.rounds is not None:
+                print(timing_line(state.history))
             for hook in hooks:
                 hook.epoch_end(state.history[-1])
             finished = state.params
@@ -140,3 +146,14 @@ def _record(state, result, seconds, learning_rate):
         "workers": result.n_workers,
         "learning_rate": learning_rate,
     }
+
+
+def timing_line(records):
+    """The ``verbose`` line of a distributed epoch: its time and throughput beside the
+    fit's average, and its share of time not computing."""
+    r, average = records[-1], throughput(records)
+    if not r["samples_per_second"] or average is None:
+        return f"Epoch {r['epoch']}: {r['seconds']:.2f} s"
+    sync = "" if r["sync_share"] is None else f", {100 * r['sync_share']:.1f}% synchronising"
+    return (f"Epoch {r['epoch']}: {r['seconds']:.2f} s, {r['samples_per_second']:,.0f} "
+            f"samples/s (fit average {average:,.0f}){sync}")

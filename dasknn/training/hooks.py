@@ -4,6 +4,7 @@ dasknn register (the dashboard) or that the engine adds (Dask events).
 A hook's methods do nothing by default; the driver calls ``begin(fit)`` once, with a
 :class:`Fit` describing the run, ``epoch_end(record)`` after every epoch with the
 epoch's plain-data record (the entry of ``history_``), and ``end()`` always.
+:func:`throughput` averages such records (the verbose lines, the dashboard, the demo).
 """
 
 import sys
@@ -79,3 +80,22 @@ class ProgressBar(Hook):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def throughput(records, last=None):
+    """Samples per second over ``records`` (``history_`` entries; the ``last`` of them
+    when given): their samples over their seconds, so long epochs weigh more. None
+    when they hold no timing.
+
+    Examples
+    --------
+    >>> throughput([{"seconds": 1.0, "samples_per_second": 100.0},
+    ...             {"seconds": 3.0, "samples_per_second": 300.0}])
+    250.0
+    """
+    timed = [r for r in records[-last if last else 0:] if r.get("samples_per_second")]
+    seconds = sum(r["seconds"] for r in timed)
+    if not seconds:
+        return None
+    return sum(r["samples_per_second"] * r["seconds"] for r in timed) / seconds
+

@@ -11,7 +11,7 @@ from distributed import Client, LocalCluster
 from dasknn import MLPClassifier, MLPRegressor
 
 HEAVY = ("sklearn", "bokeh", "matplotlib", "pandas", "skops", "tqdm", "dasknn.estimators",
-         "dasknn.dashboard", "dasknn.cli")
+         "dasknn.dashboard", "dasknn.cli", "dasknn.demo")
 
 
 

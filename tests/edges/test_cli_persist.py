@@ -1,8 +1,10 @@
 """The `dasknn` command and skops model files."""
 
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 
 import numpy as np
 import pandas as pd
@@ -79,7 +81,34 @@ def test_demo_runs_small(tmp_path):
     out = _run("demo", "--n-samples", "20000", "--max-iter", "3", "--n-workers", "1",
                "--png", str(png))
     assert "Dask dashboard: http" in out and "test accuracy" in out
+    assert "on average over the fit" in out and "best validation score" in out
+    assert "run with --keep-open" in out  # the option is named where it is not used
     assert png.exists() and png.stat().st_size > 1000
+
+
+def test_demo_keeps_the_cluster_and_its_dashboard_open_until_enter(tmp_path):
+    demo = subprocess.Popen(
+        [sys.executable, "-u", "-m", "dasknn.cli", "demo", "--n-samples", "20000",
+         "--max-iter", "3", "--n-workers", "1", "--png", str(tmp_path / "d.png"),
+         "--keep-open"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        while not lines or "press Enter" not in lines[-1]:
+            lines.append(demo.stdout.readline())
+            assert lines[-1], "".join(lines)  # the demo ended before it asked
+        link = re.search(r"stay open at (\S+):", lines[-1]).group(1)
+        assert f"Dask dashboard: {link}" in "".join(lines)
+        page = re.search(r"dasknn's page: (\S+)\)", "".join(lines)).group(1)
+        with urllib.request.urlopen(page, timeout=30) as response:  # still served
+            assert response.status == 200
+        assert demo.poll() is None  # waiting for Enter
+        out, _ = demo.communicate("\n", timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0
+    assert "run with --keep-open" not in "".join(lines) + out
 
 
 # ------------------------------------------------------------------ misuse of the CLI

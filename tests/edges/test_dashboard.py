@@ -16,7 +16,8 @@ from distributed import Client, LocalCluster
 from sklearn.datasets import make_classification
 
 from dasknn import MLPClassifier
-from dasknn.dashboard import PLUGIN_NAME, ROUTE, TOPIC
+from dasknn.dashboard import MOVING, PLUGIN_NAME, ROUTE, TOPIC, _columns, _status
+from dasknn.training.hooks import throughput
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 METRICS = {"epoch", "loss", "validation_score", "samples_per_second", "sync_share",
@@ -66,7 +67,35 @@ def _check_live_page(client, base):
     events = [msg for _, msg in client.get_events(TOPIC)]
     assert METRICS <= set(events[-1]) and events[-1]["epoch"] == clf.n_iter_
     assert events[-1]["validation_score"] == clf.validation_scores_[-1]
+    status = client.run_on_scheduler(  # the page's status line after the fit
+        lambda dask_scheduler: _status(dask_scheduler.plugins["dasknn"].latest()))
+    last = clf.history_[-1]["samples_per_second"]
+    assert (f"epoch {clf.n_iter_} of at most 40" in status
+            and f"{last:,.0f} samples/s (last {MOVING} epochs "
+                f"{throughput(clf.history_, MOVING):,.0f}, fit "
+                f"{throughput(clf.history_):,.0f})" in status), status
     return clf
+
+
+def _record(epoch, seconds, rate, sync=0.05):
+    return {"fit": "f", "max_iter": 9, "epoch": epoch, "loss": 0.5, "validation_score": None,
+            "seconds": seconds, "samples_per_second": rate, "sync_share": sync,
+            "rounds": 1, "workers": 2, "learning_rate": 0.001}
+
+
+def test_status_line_gives_the_epoch_beside_moving_and_fit_averages():
+    # six epochs of 1000 samples: five at 1 s, the last at 0.25 s
+    records = [_record(e, 1.0, 1000.0) for e in range(1, 6)] + [_record(6, 0.25, 4000.0)]
+    status = _status(records)
+    assert "epoch 6 of at most 9" in status and "5.0% synchronising" in status
+    # the last five epochs: 5000 samples in 4.25 s; the fit: 6000 in 5.25 s
+    assert "4,000 samples/s (last 5 epochs 1,176, fit 1,143)" in status, status
+    columns = _columns(records)
+    assert columns["rate"] == [1000.0] * 5 + [4000.0]
+    assert columns["moving"][:5] == [1000.0] * 5
+    assert columns["moving"][5] == pytest.approx(5000 / 4.25)
+    first = _status(records[:1])
+    assert "1,000 samples/s (fit 1,000)" in first, first  # no moving average yet
 
 
 def test_dashboard_page_on_a_local_cluster():
