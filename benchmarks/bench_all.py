@@ -211,6 +211,7 @@ def dask_ratios(results, gemm, n_train):
     ok = dist.by_name(results)
     d, out = ok["dasknn"], {}
     for key, name in (("sklearn", "sklearn (2 threads)"), ("torch", "PyTorch (2 threads)"),
+                      ("torch-glorot", "PyTorch from scikit-learn's initial weights"),
                       ("dask-ml", "dask-ml Incremental")):
         if key in ok:
             r = ok[key]

@@ -110,7 +110,7 @@ import numpy as np
 from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path)
 
 CONTENDERS = ("dasknn", "dasknn-1w", "dasknn-1w2t", "dasknn-3w", "dask-ml", "sklearn",
-              "torch")
+              "torch", "torch-glorot")
 # Subprocess groups, in run order: (group, contenders it can run).
 GROUPS = (
     ("cluster-2", ("dasknn", "dask-ml")),
@@ -119,6 +119,7 @@ GROUPS = (
     ("cluster-3", ("dasknn-3w",)),
     ("sklearn", ("sklearn",)),
     ("torch", ("torch",)),
+    ("torch-glorot", ("torch-glorot",)),
 )
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -313,11 +314,22 @@ def sklearn_group(args):
                   predict_rows=int(X_train.shape[0]))
 
 
-def torch_model(torch):
-    """Return the PyTorch MLP and the list of its weight matrices."""
+def torch_model(torch, glorot=False):
+    """Return the PyTorch MLP and the list of its weight matrices. ``glorot``: start
+    from scikit-learn's initial model (Glorot-uniform weights and biases, drawn with
+    ``RandomState(0)``) instead of PyTorch's default initialisation."""
     nn = torch.nn
     layers = [nn.Linear(100, 256), nn.Linear(256, 128), nn.Linear(128, 10)]
     model = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
+    if glorot:
+        rng = np.random.RandomState(0)
+        with torch.no_grad():
+            for layer in layers:
+                bound = np.sqrt(6.0 / (layer.in_features + layer.out_features))
+                w = rng.uniform(-bound, bound, (layer.in_features, layer.out_features))
+                b = rng.uniform(-bound, bound, layer.out_features)
+                layer.weight.copy_(torch.from_numpy(w.T.astype(np.float32)))
+                layer.bias.copy_(torch.from_numpy(b.astype(np.float32)))
     return model, [layer.weight for layer in layers]
 
 
@@ -339,19 +351,20 @@ def torch_train(torch, model, weights, X, y, epochs, alpha=1e-4, batch=256):
     return time.perf_counter() - start
 
 
-def torch_group(args):
-    """Train the PyTorch MLP on CPU with 2 threads; return its result."""
+def torch_group(args, name="torch"):
+    """Train the PyTorch MLP on CPU with 2 threads; return its result ('torch-glorot':
+    from scikit-learn's initial model)."""
     import torch
 
     torch.set_num_threads(2)
     torch.manual_seed(0)
     X_train, X_test, y_train, y_test = make_data(args.n_samples)
-    model, weights = torch_model(torch)
+    model, weights = torch_model(torch, glorot=name == "torch-glorot")
     seconds = torch_train(torch, model, weights, torch.from_numpy(X_train),
                           torch.from_numpy(y_train).long(), args.epochs)
     with torch.no_grad():
         pred = model(torch.from_numpy(X_test)).argmax(1).numpy()
-    return result("torch", seconds, X_train.shape[0], args.epochs,
+    return result(name, seconds, X_train.shape[0], args.epochs,
                   float((pred == y_test).mean()), torch_threads=torch.get_num_threads())
 
 
@@ -380,8 +393,9 @@ def worker(group, names, args):
     if group.startswith("cluster-"):  # cluster-<workers>[x<threads>]
         n_workers, _, threads = group.split("-")[1].partition("x")
         return cluster_group(int(n_workers), names, args, int(threads or 1))
-    run = sklearn_group if group == "sklearn" else torch_group
-    return [first_and_warm(args.repeat, guarded, group, run, args)]
+    if group == "sklearn":
+        return [first_and_warm(args.repeat, guarded, group, sklearn_group, args)]
+    return [first_and_warm(args.repeat, guarded, group, torch_group, args, group)]
 
 
 # ---------------------------------------------------------------- parent side
@@ -483,6 +497,7 @@ SETUPS = {
     "dask-ml": "2 workers x 1 thread",
     "sklearn": "numpy, BLAS threads {blas_threads}",
     "torch": "CPU, {torch_threads} threads",
+    "torch-glorot": "CPU, {torch_threads} threads, scikit-learn's initial weights",
 }
 
 

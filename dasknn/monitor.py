@@ -4,7 +4,8 @@ Every distributed fit publishes one event per epoch on the topic ``"dasknn"`` (e
 loss, validation score, samples/s, share of time synchronising, learning rate,
 workers). :class:`DasknnPlugin` keeps their history on the scheduler for the page of
 :mod:`dasknn.dashboard`; the first fit on a cluster installs it. This module imports
-no Bokeh: the client and the scheduler load it at the cost of a few classes.
+no Bokeh and none of the engine (the scheduler unpickles the plugin during a cluster's
+first fit, while the workers train): it loads at the cost of a few classes.
 """
 
 import warnings
@@ -12,8 +13,8 @@ from collections import OrderedDict
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-from .distributed.runner import TOPIC
 from .training import hooks
+from .training.hooks import TOPIC  # not the runner's module: the scheduler stays lean
 
 PLUGIN_NAME = "dasknn"
 MAX_FITS = 20

@@ -13,10 +13,9 @@ import uuid
 
 import dask
 
+from ..training.hooks import TOPIC
 from . import watchdog
 from .planning import plan_homes
-
-TOPIC = "dasknn"  # the Dask event topic of every epoch's record
 
 
 class Regroup(Exception):

@@ -10,6 +10,8 @@ epoch's plain-data record (the entry of ``history_``), and ``end()`` always.
 import sys
 from typing import NamedTuple
 
+TOPIC = "dasknn"  # the Dask event topic of every epoch's record (see the Dask events hook)
+
 
 class Fit(NamedTuple):
     """What a hook learns when a fit begins."""

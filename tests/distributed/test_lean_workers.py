@@ -55,6 +55,20 @@ def test_importing_dasknn_loads_neither_estimators_nor_dashboard():
     assert out.strip() == "[]"
 
 
+def test_the_scheduler_plugin_loads_none_of_the_engine():
+    # a scheduler in its own process (``dask scheduler``) unpickles the plugin during a
+    # cluster's first fit, while the workers train: it must cost a few classes only
+    import subprocess
+    import sys
+
+    code = ("import sys, distributed, dasknn.monitor; print(sorted(m for m in sys.modules "
+            "if m.startswith(('scipy', 'sklearn', 'bokeh', 'dasknn.distributed', "
+            "'dasknn.maths'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
 @pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor", "load", "save"])
 def test_the_package_face_loads_its_names_on_use(name):
     import dasknn
