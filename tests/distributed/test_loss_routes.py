@@ -103,7 +103,7 @@ def _train(path, X, y):
     return clf.fit(X, y)
 
 
-def _tasks(client, expected=0, timeout=10):
+def _tasks(client, expected=0, timeout=30):
     """The keys the scheduler holds, once there are at most ``expected`` or after
     ``timeout`` s (released futures are forgotten asynchronously)."""
     deadline = time.monotonic() + timeout

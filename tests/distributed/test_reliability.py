@@ -97,10 +97,12 @@ def test_ctrl_c_keeps_the_last_epoch_and_a_clean_cluster(client, persist):
 
     interrupter = threading.Thread(target=interrupt_after_3_epochs)
     interrupter.start()
-    with warnings.catch_warnings(record=True) as caught:
+    # the fit must run on this cluster, whatever clients earlier tests made the default
+    with warnings.catch_warnings(record=True) as caught, client.as_current():
         warnings.simplefilter("always")
         clf.fit(dX, dy)
     interrupter.join()
+    assert hasattr(clf, "history_"), "the fit ran in-process, not on the cluster"
     assert any("interrupted by user" in str(w.message) for w in caught)
     assert 3 <= clf.n_iter_ < 200
     assert np.isfinite(clf.coefs_[0]).all() and clf.score(X, y) > 0.7
