@@ -29,7 +29,7 @@ from scipy.linalg import get_blas_funcs
 
 from .activations import LOSSES
 from .namespace import namespace_of
-from .network import predict_raw, unpack
+from .network import predict_raw, squared_norm, unpack
 from .optimizers import adam_rate
 
 # In-place forward activations: ``z`` is overwritten by ``f(z)``; ``zeros`` is an
@@ -212,11 +212,7 @@ class Kernel:
 
     def _squares(self, coefs):
         """Sum of the squared weights, layer by layer as BLAS dot products."""
-        squares = 0
-        for w in coefs:
-            flat = w.reshape(-1)
-            squares = squares + np.dot(flat, flat)
-        return squares
+        return sum(squared_norm(w, xp_numpy) for w in coefs)
 
     def _layer_grads(self, i, w, grads, a, delta, n):
         gw, gb = grads[0][i], grads[1][i]

@@ -90,8 +90,9 @@ def forward(coefs, intercepts, X, net, xp, masks=None):
     """Return the activations of every layer, input first and output last.
 
     ``X`` may be a scipy.sparse matrix when ``xp`` is numpy. With ``masks`` (see
-    :func:`dropout_masks`) hidden activations are returned as ``(output, mask)`` pairs
-    whose product feeds the next layer: the derivative needs the unmasked output.
+    :func:`dropout_masks`) hidden activations are returned as ``(output, mask, fed)``:
+    ``fed``, their product, feeds the next layer and the weights' gradient; the
+    derivative needs the unmasked output.
     """
     hidden = ACTIVATIONS[net.activation]
     activations = [X]
@@ -101,7 +102,7 @@ def forward(coefs, intercepts, X, net, xp, masks=None):
         act = ACTIVATIONS[net.out_activation] if i == last else hidden
         a = act(z, xp)
         mask = _mask(masks, i) if i < last else None
-        activations.append(a if mask is None else (a, mask))
+        activations.append(a if mask is None else (a, mask, a * mask))
     return activations
 
 
@@ -111,7 +112,7 @@ def _mask(masks, i):
 
 def _fed(a):
     """What a layer's activation feeds forward: the output, times its dropout mask."""
-    return a[0] * a[1] if isinstance(a, tuple) else a
+    return a[2] if isinstance(a, tuple) else a
 
 
 def dropout_masks(net, n_rows, rng, xp, like):
