@@ -104,6 +104,8 @@ def _train_replaying(state, runner, data, cfg, distribution, targets, seeds, cla
                         resume or attempt > 0, hooks)
             return state
         except lost_work() as exc:
+            if not runner.connected():
+                raise  # the scheduler is gone, not a worker: nothing to replay on
             _replay_or_raise(exc, attempt, state)
             runner.refresh()  # a restarted worker has a new address
         finally:

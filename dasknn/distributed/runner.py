@@ -16,6 +16,7 @@ import dask
 from ..training.hooks import TOPIC
 from . import watchdog
 from .planning import plan_homes
+from .watchdog import SchedulerLost, in_contact
 
 
 class Regroup(Exception):
@@ -42,6 +43,9 @@ class InlineRunner:
 
     def refresh(self):
         pass
+
+    def connected(self):
+        return True
 
     def settle(self, futures):
         pass
@@ -83,7 +87,7 @@ WORKER_WAIT = 60.0  # seconds a fit waits for a cluster that has no worker yet
 def _wait_for_workers(client):
     """The workers' thread counts, once at least one worker has joined (an adaptive
     cluster scaled to zero, or workers still starting)."""
-    nthreads = client.nthreads()
+    nthreads = in_contact(client).nthreads()
     if nthreads:
         return nthreads
     try:
@@ -109,18 +113,25 @@ class ClusterRunner:
         self.workers = training_slots(_wait_for_workers(self.client))
         self.n_workers = len(self.workers)
 
+    def connected(self):
+        """Whether the client is in contact with its scheduler (after losing it, the
+        client cancels every future and tries to reconnect for a while)."""
+        return self.client.status == "running"
+
     def joined(self, n_shards, n_parts):
         """Whether slots beyond the ``n_shards`` a fit trains on have joined and its
         ``n_parts`` row blocks could use them; if so, this runner now plans with them."""
-        if n_parts <= n_shards or len(training_slots(self.client.nthreads())) <= n_shards:
+        if n_parts <= n_shards:
+            return False
+        if len(training_slots(in_contact(self.client).nthreads())) <= n_shards:
             return False
         self.refresh()
         return True
 
     def publish(self, fit_id, record, max_iter):
         """Log an epoch's record as a Dask event on the topic :data:`TOPIC`."""
-        self.client.log_event(TOPIC, {"fit": fit_id, "max_iter": max_iter,
-                                      "time": time.time(), **record})
+        in_contact(self.client).log_event(TOPIC, {"fit": fit_id, "max_iter": max_iter,
+                                                  "time": time.time(), **record})
 
     def parts(self, delayed_parts, source=None, keys=()):
         """Start computing the parts; return their futures and the workers of each.
@@ -161,7 +172,7 @@ class ClusterRunner:
         held = {f.key: f for f in futures_of(collection)}
         if not keys or any(k not in held for k in keys):
             return None
-        who_has = self.client.who_has([held[k] for k in keys])
+        who_has = in_contact(self.client).who_has([held[k] for k in keys])
         if any(not who_has.get(k) for k in keys):
             return None
         return [set(who_has[k]) for k in keys]
@@ -174,12 +185,12 @@ class ClusterRunner:
     def free_memory(self):
         """Bytes the workers may still use under their memory limits (None when a
         worker has no limit)."""
-        return self.client.run_on_scheduler(_free_memory)
+        return in_contact(self.client).run_on_scheduler(_free_memory)
 
     def room_per_slot(self):
         """The least memory a worker has left under its limit, per thread (None when a
         worker has no limit)."""
-        return self.client.run_on_scheduler(_room_per_slot)
+        return in_contact(self.client).run_on_scheduler(_room_per_slot)
 
     def compute(self, delayed):
         """Start computing a delayed object; return its future.
@@ -334,8 +345,23 @@ def current_runner():
     from distributed import span, worker_client
 
     if where == "task":
-        with worker_client() as client, span("dasknn-fit"):
+        with worker_client() as client, _reporting_lost_scheduler(client), span("dasknn-fit"):
             yield ClusterRunner(client)
         return
-    with span("dasknn-fit"):
+    with _reporting_lost_scheduler(client), span("dasknn-fit"):
         yield ClusterRunner(client)
+
+
+@contextlib.contextmanager
+def _reporting_lost_scheduler(client):
+    """Raise :class:`~.watchdog.SchedulerLost`, in one line, in place of whatever Dask
+    raised (a closed connection, futures cancelled) once ``client`` has lost its
+    scheduler."""
+    try:
+        yield
+    except SchedulerLost:
+        raise
+    except Exception as exc:
+        if client.status == "running":
+            raise
+        raise SchedulerLost.of(client, type(exc).__name__) from exc

@@ -13,6 +13,11 @@ stands (:func:`inspect`, run on the scheduler) and then:
   of the data);
 - otherwise raises an error saying which tasks are stuck, in what state, and where.
 
+A client that has lost its scheduler cancels every future and, for a while, tries to
+reconnect; a call to the scheduler meanwhile waits for that. :func:`in_contact` is
+asked before each such call, so that the fit stops at once with
+:class:`SchedulerLost` instead.
+
 Examples
 --------
 >>> import dask
@@ -37,6 +42,37 @@ def patience():
     """Seconds without a finished task before the watchdog looks (the Dask setting
     ``dasknn.watchdog-timeout``)."""
     return parse_timedelta(dask.config.get(SETTING, DEFAULT), default="s")
+
+
+class SchedulerLost(ConnectionError):
+    """The client lost contact with the Dask scheduler during a fit: the cluster's copy
+    of the data and the fit's tasks went with it."""
+
+    @classmethod
+    def of(cls, client, what):
+        """The error for ``client``, having seen ``what`` (an exception's name)."""
+        address = getattr(client.scheduler, "address", None) or "its address"
+        return cls(
+            f"dasknn: lost contact with the Dask scheduler at {address} during the fit "
+            f"({what}); the cluster's copy of the data and the fit's tasks went with it. "
+            "Check that the scheduler is running and reachable, then fit again.")
+
+    def keeping(self, n_iter):
+        """This error, saying that the estimator keeps the model of epoch ``n_iter``
+        (0: no epoch had finished)."""
+        self.args = (self.args[0] + (
+            f" The model of the last finished epoch is kept (n_iter_ = {n_iter}): fit "
+            "again with warm_start=True to go on from it." if n_iter else
+            " No epoch had finished."),)
+        return self
+
+
+def in_contact(client):
+    """``client``, once it is known to be in contact with its scheduler; else
+    :class:`SchedulerLost` at once."""
+    if client.status != "running":
+        raise SchedulerLost.of(client, f"client {client.status}")
+    return client
 
 
 class Stalled(RuntimeError):
@@ -66,7 +102,8 @@ def wait(client, futures):
 def _look(client, pending, bound):
     """Inspect the scheduler after ``bound`` seconds without progress; re-plan, wait
     on, or raise."""
-    report = client.run_on_scheduler(inspect, keys=[f.key for f in pending], silent=bound)
+    report = in_contact(client).run_on_scheduler(inspect, keys=[f.key for f in pending],
+                                                 silent=bound)
     if not report["states"]:
         return  # the work finished while the scheduler was being asked
     if report["replanned"] or report["removed"]:

@@ -21,6 +21,7 @@ from ..distributed import predict as dask_predict
 from ..distributed.data import is_dask, prepare_X
 from ..distributed.planning import Distribution
 from ..distributed.runner import workers_warming
+from ..distributed.watchdog import SchedulerLost
 from ..maths import optimizers as optim
 from ..maths import stopping
 from ..maths.activations import OUTPUT_LOSS
@@ -243,17 +244,23 @@ class BaseMLP(BaseEstimator):
             rng, cfg = self._prepare(data.X.shape[1], targets, data.X.dtype, first_pass, True)
             # the engine starts a fresh optimizer itself, at its scaled learning rate
             state = self._fit_state(cfg, incremental, np, like=None, fresh_optimizer=False)
-            if self.solver == "lbfgs":
-                engine.fit_lbfgs(state, data, cfg, targets, rng, self.device)
-            else:
-                distribution = Distribution(sync=self.sync, sync_steps=self.sync_steps,
-                                            lr_scaling=self.lr_scaling, warmup=self.warmup,
-                                            persist=self.persist, device=self.device)
-                engine.fit_stochastic(state, data, cfg, distribution, targets, rng,
-                                      is_classifier(self), incremental)
-        self._store(state, cfg.net.layout)
-        self.history_ = state.history
+            try:
+                self._train_dask(state, data, cfg, targets, rng, incremental)
+            except SchedulerLost as exc:
+                if state.history:  # epochs finished: kept, as Ctrl-C keeps them
+                    self._store(state, cfg.net.layout, state.history)
+                raise exc.keeping(state.n_iter if state.history else 0)
+        self._store(state, cfg.net.layout, state.history)
         return self
+
+    def _train_dask(self, state, data, cfg, targets, rng, incremental):
+        if self.solver == "lbfgs":
+            return engine.fit_lbfgs(state, data, cfg, targets, rng, self.device)
+        distribution = Distribution(sync=self.sync, sync_steps=self.sync_steps,
+                                    lr_scaling=self.lr_scaling, warmup=self.warmup,
+                                    persist=self.persist, device=self.device)
+        return engine.fit_stochastic(state, data, cfg, distribution, targets, rng,
+                                     is_classifier(self), incremental)
 
     def _prepare(self, n_features, targets, dtype, first_pass, distributed):
         """Output width, initial weights on a first pass, and the loop's Config."""
@@ -320,8 +327,8 @@ class BaseMLP(BaseEstimator):
         state.best_params = to_namespace(self._best_params, xp, like=like)
         return state
 
-    def _store(self, state, layout):
-        """Copy a finished loop's state to the fitted attributes."""
+    def _store(self, state, layout, history=None):
+        """Copy a loop's state (and a Dask fit's ``history``) to the fitted attributes."""
         params = to_host(state.params)
         if not np.isfinite(params).all():
             raise ValueError(
@@ -331,6 +338,8 @@ class BaseMLP(BaseEstimator):
             )
         self.coefs_, self.intercepts_ = unpack(params, layout, np)
         self.n_iter_, self.loss_, self.t_ = state.n_iter, state.loss, state.t
+        if history is not None:
+            self.history_ = history
         if self.solver in STOCHASTIC_SOLVERS:
             self._optimizer_state = state_to_host(state.optimizer)
             self._progress = state.progress

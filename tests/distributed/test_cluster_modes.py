@@ -7,9 +7,12 @@ import shutil
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 import pytest
+
+from dasknn.training import hooks
 
 NO_CLIENT_SCRIPT = """
 import json, sys, warnings
@@ -59,7 +62,8 @@ def test_dask_input_without_client_matches_one_worker_cluster():
 
 @pytest.fixture
 def cli_cluster(tmp_path):
-    """A scheduler and two 1-thread workers started from the command line on 127.0.0.1."""
+    """A scheduler and two 1-thread workers started from the command line on 127.0.0.1:
+    its ``scheduler_file``, and the ``scheduler``'s process."""
     dask_cmd = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
     if dask_cmd is None:
         pytest.skip("the `dask` command line is not installed")
@@ -74,7 +78,7 @@ def cli_cluster(tmp_path):
             [dask_cmd, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "2",
              "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
-        yield str(scheduler_file)
+        yield types.SimpleNamespace(scheduler_file=str(scheduler_file), scheduler=procs[0])
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -102,7 +106,7 @@ def test_command_line_cluster(cli_cluster):
     from dasknn import MLPClassifier
 
     X, y = make_classification(n_samples=6000, n_features=10, n_informative=6, random_state=0)
-    with Client(scheduler_file=cli_cluster) as client:
+    with Client(scheduler_file=cli_cluster.scheduler_file) as client:
         client.wait_for_workers(2, timeout=60)
         dX = da.from_array(X, chunks=(600, -1))
         dy = da.from_array(y, chunks=600)
@@ -175,3 +179,55 @@ def test_fit_waits_for_a_cluster_without_workers(monkeypatch):
         threading.Timer(1.0, cluster.scale, args=(1,)).start()
         reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(dX, dy)
         assert reg.history_[-1]["workers"] == 1
+
+
+class _KillSchedulerAfterEpoch2(hooks.Hook):
+    """At the end of a fit's second epoch, kill the scheduler's process and wait until
+    the client has noticed (a call made in between waits for the client's reconnection
+    timeout: bounded, but not what this test is about)."""
+
+    scheduler = None
+
+    def begin(self, fit):
+        self.client = fit.client
+
+    def epoch_end(self, record):
+        if record["epoch"] == 2 and self.scheduler is not None:
+            self.scheduler.kill()
+            self.scheduler.wait()
+            type(self).killed_at = time.monotonic()
+            _wait_for(lambda: self.client.status != "running", timeout=10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("persist", [True, False], ids=["held", "streamed"])
+def test_losing_the_scheduler_is_one_clear_error_keeping_the_finished_epochs(
+        cli_cluster, persist, monkeypatch):
+    import dask.array as da
+    from distributed import Client, LocalCluster
+    from sklearn.datasets import make_classification
+
+    from dasknn import MLPClassifier
+
+    monkeypatch.setattr(hooks, "_FACTORIES", [*hooks._FACTORIES, _KillSchedulerAfterEpoch2])
+    monkeypatch.setattr(_KillSchedulerAfterEpoch2, "scheduler", cli_cluster.scheduler)
+    X, y = make_classification(n_samples=24000, n_features=20, n_informative=12, n_classes=3,
+                               random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=200, n_iter_no_change=1000,
+                        random_state=0, persist=persist)
+    with Client(scheduler_file=cli_cluster.scheduler_file) as client:
+        client.wait_for_workers(2, timeout=60)
+        dX, dy = da.from_array(X, chunks=(3000, -1)), da.from_array(y, chunks=3000)
+        with pytest.raises(ConnectionError, match="lost contact with the Dask scheduler at "
+                           "tcp://127.0.0.1") as raised:
+            clf.fit(dX, dy)
+        waited = time.monotonic() - _KillSchedulerAfterEpoch2.killed_at
+    assert waited < 10  # not the client's 30 s of reconnecting, nor the watchdog's bound
+    assert "The model of the last finished epoch is kept (n_iter_ = " in str(raised.value)
+    assert clf.n_iter_ >= 2 and len(clf.loss_curve_) == len(clf.history_) == clf.n_iter_
+    assert clf.score(X, y) > 0.7  # 3 classes; the kept model predicts in memory
+    kept = clf.n_iter_
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster):  # a scheduler again: warm_start goes on from the kept epochs
+        clf.set_params(warm_start=True, max_iter=2).fit(dX, dy)
+    assert len(clf.loss_curve_) == kept + 2  # two more epochs, after the kept ones

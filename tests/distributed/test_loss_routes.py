@@ -3,6 +3,7 @@ each fit finishes with a useful model (or a clear error), none hangs, and the
 scheduler holds no task of it afterwards. Then a chaos test: random losses at random
 moments, ten trials. Slow: run by the README's test command, not by a bare pytest."""
 
+import contextlib
 import os
 import random
 import signal
@@ -23,7 +24,8 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")]
 
 N_WORKERS = 3
-ROUTES = ["kill", "restart-one", "restart-all", "retire", "scale-down"]
+ROUTES = ["kill", "memory", "restart-one", "restart-all", "retire", "scale-down"]
+MEMORY_LIMIT = 2**30  # bytes a worker may hold before its nanny restarts it
 PATHS = {  # parameters, and the task key prefix that shows the path is under way
     "held": (dict(max_iter=20), "dasknn-round"),
     "streamed": (dict(max_iter=6, persist=False), "dasknn-round"),
@@ -33,7 +35,7 @@ PATHS = {  # parameters, and the task key prefix that shows the path is under wa
     "early-stopping": (dict(max_iter=20, early_stopping=True, n_iter_no_change=100),
                        "dasknn-round"),
     "partial_fit": (dict(), "dasknn-round"),
-    "predict": (dict(max_iter=3), "dasknn-predict"),
+    "predict": (dict(max_iter=3), "dasknn-predict"),  # lazy predict, then score
 }
 
 
@@ -56,6 +58,15 @@ def _lose(route, cluster, client, rng):
     victim = rng.choice(workers)
     if route == "kill":
         os.kill(client.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
+    elif route == "memory":  # past its memory limit: the nanny kills and restarts it
+        def hog():  # nested: sent to the worker by value
+            taken = []
+            while True:
+                taken.append(np.ones(2**24))  # 128 MiB
+                time.sleep(0.02)
+
+        with contextlib.suppress(Exception):  # the call dies with the worker
+            client.run(hog, workers=[victim])
     elif route == "restart-one":
         client.restart_workers([victim])
     elif route == "restart-all":
@@ -97,15 +108,17 @@ def _train(path, X, y):
     if path == "predict":
         clf.fit(X, y)
         big = da.concatenate([X] * 8)
-        for _ in range(4):
+        for _ in range(3):
             assert len(clf.predict(big).compute()) == 8 * len(X)
+        assert clf.score(big, da.concatenate([y] * 8)) > 0.75
         return clf
     return clf.fit(X, y)
 
 
-def _tasks(client, expected=0, timeout=30):
+def _tasks(client, expected=0, timeout=60):
     """The keys the scheduler holds, once there are at most ``expected`` or after
-    ``timeout`` s (released futures are forgotten asynchronously)."""
+    ``timeout`` s (released futures are forgotten asynchronously; a worker fetching
+    from a retired one can hold a key for Dask's connect timeout, 30 s)."""
     deadline = time.monotonic() + timeout
     while True:
         keys = client.run_on_scheduler(
@@ -115,11 +128,21 @@ def _tasks(client, expected=0, timeout=30):
         time.sleep(0.1)
 
 
+def _who_holds(client, before):
+    """For a failure message: a few of the tasks left, their states and who wants them."""
+    def look(dask_scheduler):
+        left = [ts for key, ts in dask_scheduler.tasks.items() if str(key) not in before]
+        return [(str(ts.key), ts.state, sorted(str(c.client_key) for c in ts.who_wants),
+                 sorted(str(d.key) for d in ts.dependents)[:2]) for ts in left[:5]]
+
+    return client.run_on_scheduler(look)
+
+
 def _cluster():
     """A fresh cluster for each trial: a retired worker stays in a LocalCluster's
     plan, so a used cluster cannot be scaled back to full strength."""
     return LocalCluster(n_workers=N_WORKERS, threads_per_worker=1, processes=True,
-                        dashboard_address=None)
+                        memory_limit=MEMORY_LIMIT, dashboard_address=None)
 
 
 @pytest.fixture
@@ -145,7 +168,7 @@ def test_losing_workers_never_loses_the_fit(cluster_client, route, path):
     thread.join(timeout=60)
     assert acted and acted[0] < end, "the worker was lost after the fit, not during it"
     assert clf.score(X_test, y_test) > 0.75  # 3 classes: chance is 0.33
-    assert _tasks(client, len(before)) == before
+    assert _tasks(client, len(before)) == before, _who_holds(client, before)
     print(f"\n{route} x {path}: {end - start:.1f} s")
 
 
