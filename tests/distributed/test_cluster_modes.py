@@ -200,9 +200,11 @@ class _KillSchedulerAfterEpoch2(hooks.Hook):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("persist", [True, False], ids=["held", "streamed"])
+@pytest.mark.parametrize("path", [dict(persist=True), dict(persist=False),
+                                  dict(sync="gradient", max_iter=6)],
+                         ids=["held", "streamed", "gradient"])
 def test_losing_the_scheduler_is_one_clear_error_keeping_the_finished_epochs(
-        cli_cluster, persist, monkeypatch):
+        cli_cluster, path, monkeypatch):
     import dask.array as da
     from distributed import Client, LocalCluster
     from sklearn.datasets import make_classification
@@ -213,8 +215,8 @@ def test_losing_the_scheduler_is_one_clear_error_keeping_the_finished_epochs(
     monkeypatch.setattr(_KillSchedulerAfterEpoch2, "scheduler", cli_cluster.scheduler)
     X, y = make_classification(n_samples=24000, n_features=20, n_informative=12, n_classes=3,
                                random_state=0)
-    clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=200, n_iter_no_change=1000,
-                        random_state=0, persist=persist)
+    clf = MLPClassifier(**{**dict(hidden_layer_sizes=(32,), max_iter=200, n_iter_no_change=1000,
+                                  random_state=0), **path})
     with Client(scheduler_file=cli_cluster.scheduler_file) as client:
         client.wait_for_workers(2, timeout=60)
         dX, dy = da.from_array(X, chunks=(3000, -1)), da.from_array(y, chunks=3000)
@@ -231,3 +233,34 @@ def test_losing_the_scheduler_is_one_clear_error_keeping_the_finished_epochs(
             Client(cluster):  # a scheduler again: warm_start goes on from the kept epochs
         clf.set_params(warm_start=True, max_iter=2).fit(dX, dy)
     assert len(clf.loss_curve_) == kept + 2  # two more epochs, after the kept ones
+
+
+def test_losing_the_scheduler_during_lbfgs_is_one_clear_error(cli_cluster):
+    import threading
+
+    import dask.array as da
+    from distributed import Client
+    from sklearn.datasets import make_classification
+
+    from dasknn import MLPClassifier
+
+    X, y = make_classification(n_samples=24000, n_features=20, random_state=0)
+    with Client(scheduler_file=cli_cluster.scheduler_file) as client:
+        client.wait_for_workers(2, timeout=60)
+        killed = []
+
+        def kill_while_evaluating():
+            _wait_for(lambda: any("dasknn-lossgrad" in str(k)
+                                  for keys in client.processing().values() for k in keys),
+                      timeout=120)
+            cli_cluster.scheduler.kill()
+            killed.append(time.monotonic())
+
+        threading.Thread(target=kill_while_evaluating, daemon=True).start()
+        dX, dy = da.from_array(X, chunks=(3000, -1)), da.from_array(y, chunks=3000)
+        with pytest.raises(ConnectionError, match="lost contact with the Dask scheduler.*"
+                           "No epoch had finished"):
+            MLPClassifier(hidden_layer_sizes=(32,), solver="lbfgs", max_iter=10_000,
+                          tol=0, random_state=0).fit(dX, dy)
+        waited = time.monotonic() - killed[0]
+    assert waited < 35  # at worst a call made as it died waits for the connect timeout
