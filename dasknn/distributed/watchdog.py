@@ -10,7 +10,10 @@ stands (:func:`inspect`, run on the scheduler) and then:
   for the whole timeout while it holds the fit's work is removed, so that its tasks
   run elsewhere (the scheduler itself would wait minutes, its ``worker-ttl``);
 - waits on while a task of the fit runs on a live worker (a slow round, a slow read
-  of the data);
+  of the data), unless one of the fit's own tasks (keys ``dasknn-...``, which take
+  seconds) has run for :data:`HUNG` times the timeout: that one is hung, and the fit
+  stops with an error naming it and its worker (the user's tasks, reading the data
+  say, are waited for however long they run);
 - otherwise raises an error saying which tasks are stuck, in what state, and where.
 
 A client that has lost its scheduler cancels every future and, for a while, tries to
@@ -36,6 +39,7 @@ from dask.utils import parse_timedelta
 SETTING = "dasknn.watchdog-timeout"
 DEFAULT = "30s"
 EXAMPLES = 3  # stuck tasks named in an error
+HUNG = 10  # one of the fit's own tasks running this many timeouts is hung
 
 
 def patience():
@@ -108,13 +112,25 @@ def _look(client, pending, bound):
         return  # the work finished while the scheduler was being asked
     if report["replanned"] or report["removed"]:
         warnings.warn(
-            f"dasknn: no task of the fit finished for {bound:.0f} s; "
+            f"dasknn: no task of the fit finished for {bound:g} s; "
             + _replanned(report) + "; the fit goes on with the workers that remain.",
             stacklevel=4)
         return
+    hung = report["hung"]
+    if hung is not None and hung[2] > HUNG * bound:
+        raise Stalled(_hung(hung, bound))
     if report["running"]:
         return  # a task of the fit is working on a live worker
     raise Stalled(_stalled(report, bound))
+
+
+def _hung(task, bound):
+    key, address, seconds = task
+    return (
+        f"dasknn: the fit's task {key} has run for {seconds:.0f} s on {address}, over "
+        f"{HUNG} times the watchdog's bound of {bound:g} s, and is taken as hung. Look at "
+        "that worker (its log; `py-spy dump` on its process); if the task is only slow, "
+        f"raise the bound: dask.config.set({{'{SETTING}': '5 minutes'}}).")
 
 
 def _replanned(report):
@@ -136,7 +152,7 @@ def _stalled(report, bound):
     where = (f"none of it is running on the cluster's {workers} worker(s)" if workers
              else "the cluster has no workers")
     return (
-        f"dasknn: the fit made no progress for {bound:.0f} s and {where}. Its unfinished "
+        f"dasknn: the fit made no progress for {bound:g} s and {where}. Its unfinished "
         f"tasks: {states}. For example: {examples}. Start workers that can run them "
         "(memory, resources, the restrictions shown), or, if the tasks are only slow to "
         f"start, raise the watchdog's patience: dask.config.set({{'{SETTING}': '5 minutes'}}).")
@@ -159,6 +175,7 @@ async def inspect(dask_scheduler, keys, silent):
         "removed": removed,
         "replanned": replanned,
         "running": sum(ts.state == "processing" for ts in tasks) + _busy(scheduler, tasks),
+        "hung": _longest_own(tasks),
         "workers": len(scheduler.workers),
         "states": dict(Counter(ts.state for ts in tasks)),
         "examples": [(str(ts.key), ts.state, _why(scheduler, ts))
@@ -192,6 +209,15 @@ def _release_pinned(scheduler, tasks, now):
         scheduler.transitions({ts.key: "processing" for ts in pinned},
                               stimulus_id=f"dasknn-watchdog-{now}")
     return [str(ts.key) for ts in pinned]
+
+
+def _longest_own(tasks):
+    """(key, worker, seconds) of the fit's own task that has been executing longest
+    (as of the workers' last heartbeats), or None."""
+    running = [(str(ts.key), ts.processing_on.address, ts.processing_on.executing.get(ts, 0.0))
+               for ts in tasks if ts.state == "processing" and ts.processing_on is not None
+               and str(ts.key).startswith("dasknn-")]
+    return max(running, key=lambda task: task[2], default=None)
 
 
 def _busy(scheduler, tasks):

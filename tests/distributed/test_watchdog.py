@@ -46,10 +46,24 @@ def test_work_nobody_can_run_is_an_error_naming_it(cluster_client):
 
 
 def test_a_slow_task_on_a_live_worker_is_waited_for(cluster_client):
+    # not one of the fit's own tasks (a read of the data, say): however long it runs
     _, client = cluster_client
-    future = client.submit(time.sleep, 2.5, pure=False)
-    with _patient(0.5):
+    future = client.submit(time.sleep, 6, pure=False)
+    with _patient(0.5):  # 12 times the bound, over a heartbeat (0.5 s here)
         assert ClusterRunner(client).gather(future) is None
+
+
+def test_a_hung_task_of_the_fit_is_an_error_naming_it_and_its_worker(cluster_client):
+    _, client = cluster_client
+    future = client.submit(time.sleep, 10, pure=False, key="dasknn-round-hangs")
+    start = time.monotonic()
+    with _patient(0.5), pytest.raises(watchdog.Stalled) as caught:
+        ClusterRunner(client).gather(future)
+    assert time.monotonic() - start < 8  # hung after 10 x 0.5 s, seen at a heartbeat
+    message = str(caught.value)
+    assert "task dasknn-round-hangs has run for" in message and "tcp://127.0.0.1:" in message
+    assert "taken as hung" in message and watchdog.SETTING in message
+    future.result()  # let it end: the other tests share the workers
 
 
 def test_work_that_finishes_while_the_scheduler_is_asked_is_no_stall(cluster_client):
