@@ -1,7 +1,8 @@
 """What dasknn can train on, and the messages that say what to do when it cannot.
 
-A network needs finite numbers. Values that are not (NaN, infinity) and columns that
-hold no numbers (text, categories) are refused with a message naming the column (by
+A network needs finite numbers, to train and to predict. Values that are not (NaN,
+infinity) and columns that hold no numbers (text, categories) are refused with a
+message naming the column (by
 name when the data has column names, by index otherwise) and the fix. The messages
 are written once here and used by the in-memory checks of the estimators and by the
 worker tasks that read Dask blocks; this module imports numpy and the array
@@ -26,10 +27,10 @@ from ..maths.namespace import to_host
 __all__ = ["FIX_MISSING_DASK", "FIX_MISSING_MEMORY", "BadValues", "columns_text",
            "non_numeric_message", "nonfinite_columns", "refuse_nonfinite"]
 
-FIX_MISSING_MEMORY = ("dasknn cannot train on missing values: fill or drop them first, e.g. "
+FIX_MISSING_MEMORY = ("dasknn cannot use missing values: fill or drop them first, e.g. "
                       "sklearn.impute.SimpleImputer in a Pipeline, or df.fillna(...) / "
                       "df.dropna().")
-FIX_MISSING_DASK = ("dasknn cannot train on missing values: fill or drop them first on "
+FIX_MISSING_DASK = ("dasknn cannot use missing values: fill or drop them first on "
                     "the cluster, e.g. ddf.fillna(...) / ddf.dropna(), or "
                     "dask_ml.impute.SimpleImputer.")
 FIX_INFINITE = ("Replace them first, e.g. df.replace([np.inf, -np.inf], np.nan) and then "

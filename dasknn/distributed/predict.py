@@ -22,25 +22,28 @@ def lazy(model, X, dX, method):
     ``X`` (``dX``: it as a prepared Dask array), as a lazy collection."""
     width, dtype = model.output_meta(method, dX.dtype)
     graph_model = dask.delayed(model, pure=True)
-    if is_frame(X) and method == "predict" and width is None:
-        return X.map_partitions(_predict_frame, graph_model, method,
+    names = tuple(str(c) for c in X.columns) if is_frame(X) else None
+    if names is not None and method == "predict" and width is None:
+        return X.map_partitions(_predict_frame, graph_model, method, names,
                                 meta=pd.Series([], dtype=dtype), token="dasknn-predict")
-    return _lazy_array(graph_model, dX, method, width, dtype)
+    return _lazy_array(graph_model, dX, method, width, dtype, names)
 
 
-def _lazy_array(model, dX, method, width, dtype):
+def _lazy_array(model, dX, method, width, dtype, names=None):
     like = dX._meta if dtype.kind in "biuf" else np.empty(0)
     if width is None:
-        return dX.map_blocks(predict_block, model, method, drop_axis=1, dtype=dtype,
+        return dX.map_blocks(predict_block, model, method, names, drop_axis=1, dtype=dtype,
                              meta=np.empty((0,), dtype=dtype, like=like),
                              token=f"dasknn-{method}")
-    return dX.map_blocks(predict_block, model, method, chunks=(dX.chunks[0], (width,)),
+    return dX.map_blocks(predict_block, model, method, names,
+                         chunks=(dX.chunks[0], (width,)),
                          dtype=dtype, meta=np.empty((0, 0), dtype=dtype, like=like),
                          token=f"dasknn-{method}")
 
 
-def _predict_frame(frame, model, method):
-    return pd.Series(predict_block(frame.to_numpy(), model, method), index=frame.index)
+def _predict_frame(frame, model, method, names):
+    return pd.Series(predict_block(frame.to_numpy(), model, method, names),
+                     index=frame.index)
 
 
 def score(model, dX, y, sample_weight, classifier):

@@ -26,7 +26,7 @@ from ..maths.namespace import (
 )
 from ..maths.network import flat_loss_and_grad, penalty, predict_raw, unpack
 from ..training.batches import dropout_noise, epoch_batches, rows_in, run_batches, take_rows
-from .checks import refuse_nonfinite
+from .checks import BadValues, refuse_nonfinite
 from .heap import roomy_heap
 
 _WARMED = set()
@@ -343,16 +343,21 @@ def score_stats(params, shard, net, classifier):
 BLOCK_CHUNK = 1024  # rows a block's forward pass takes at a time (cache-sized)
 
 
-def predict_block(block, model, method):
+def predict_block(block, model, method, names=None):
     """``method`` of a :class:`~dasknn.maths.model.Model` on one in-memory block, in
-    the block's own namespace (numpy or CuPy)."""
+    the block's own namespace (numpy or CuPy); NaN or infinity in the block is an error
+    naming the column (by its name in ``names``, if given)."""
     if is_array_api_input(block):
         xp = namespace_of(block)
         if not xp.isdtype(block.dtype, "real floating"):
             block = xp.astype(block, xp.float64)
     else:
-        block = np.asarray(block)
+        xp, block = np, np.asarray(block)
         if block.dtype not in (np.float32, np.float64):
             block = block.astype(np.float64)
+    try:  # NaN would predict class 0, or NaN, in silence
+        refuse_nonfinite(block, "X", xp)
+    except BadValues as bad:
+        raise bad.named(names) from None
     with roomy_heap():
         return model.predict(block, method, chunk=BLOCK_CHUNK)

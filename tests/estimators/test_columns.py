@@ -139,6 +139,23 @@ def test_dask_nan_in_a_persisted_frame_and_an_array(client):
         MLPClassifier(**PARAMS).fit(array, da.from_array(Y, chunks=50))
 
 
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_lazy_predictions_refuse_nan_naming_the_column(client, method):
+    # NaN in a block would predict class 0 (or NaN) in silence
+    clf = MLPClassifier(**PARAMS).fit(FRAME, Y)
+    X = _set(FRAME, "distance", 130, np.nan)
+    with pytest.raises(ValueError, match=rf"^Input X contains NaN in column 'distance'\. "
+                       rf".*{MISSING}"):
+        getattr(clf, method)(_frame(X)).compute()
+    with pytest.raises(ValueError, match=r"^Input X contains infinity in column 2\."):
+        getattr(clf, method)(da.from_array(_set(FRAME, "hour", 5, np.inf).to_numpy(),
+                                           chunks=(50, 3))).compute()
+    with pytest.raises(ValueError, match=r"NaN in column 1\."):  # scored on the cluster
+        clf.score(da.from_array(X.to_numpy(), chunks=(50, 3)), da.from_array(Y, chunks=50))
+    clean = getattr(clf, method)(_frame(FRAME)).compute()
+    np.testing.assert_array_equal(np.asarray(clean), getattr(clf, method)(FRAME))
+
+
 def test_dask_nan_in_targets_says_y(client):
     y = pd.Series(FRAME["hour"].where(FRAME["hour"] > -1.5))
     with pytest.raises(ValueError, match=r"^Input y contains NaN\. .*fill or drop"):
