@@ -1,12 +1,12 @@
-"""What dasknn can train on, and the messages that say what to do when it cannot.
+"""What dasknn can take, and the messages that say what to do when it cannot.
 
 A network needs finite numbers, to train and to predict. Values that are not (NaN,
 infinity) and columns that hold no numbers (text, categories) are refused with a
-message naming the column (by
-name when the data has column names, by index otherwise) and the fix. The messages
-are written once here and used by the in-memory checks of the estimators and by the
-worker tasks that read Dask blocks; this module imports numpy and the array
-namespace helpers only, so a worker stays lean.
+message naming the column (by name when the data has column names, by index
+otherwise) and the fix. The messages are written once here and used by the in-memory
+checks of the estimators and by the worker tasks that read or predict on Dask blocks;
+this module imports numpy and the array namespace helpers only, so a worker stays
+lean.
 
 Examples
 --------
