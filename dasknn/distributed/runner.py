@@ -114,9 +114,7 @@ class ClusterRunner:
         self.n_workers = len(self.workers)
 
     def connected(self):
-        """Whether the client is in contact with its scheduler (after losing it, the
-        client cancels every future and tries to reconnect for a while)."""
-        return self.client.status == "running"
+        return watchdog.connected(self.client)
 
     def joined(self, n_shards, n_parts):
         """Whether slots beyond the ``n_shards`` a fit trains on have joined and its
@@ -362,6 +360,6 @@ def _reporting_lost_scheduler(client):
     except SchedulerLost:
         raise
     except Exception as exc:
-        if client.status == "running":
+        if watchdog.connected(client):
             raise
         raise SchedulerLost.of(client, type(exc).__name__) from exc

@@ -71,10 +71,16 @@ class SchedulerLost(ConnectionError):
         return self
 
 
+def connected(client):
+    """Whether ``client`` is in contact with its scheduler (after losing it, a client
+    cancels every future and tries to reconnect for a while)."""
+    return client.status == "running"
+
+
 def in_contact(client):
     """``client``, once it is known to be in contact with its scheduler; else
     :class:`SchedulerLost` at once."""
-    if client.status != "running":
+    if not connected(client):
         raise SchedulerLost.of(client, f"client {client.status}")
     return client
 
