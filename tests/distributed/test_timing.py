@@ -6,6 +6,7 @@ garbage collection, a slow terminal) made the epoch that ran meanwhile look near
 free, and the records said so (samples/s varying 16x between identical epochs).
 """
 
+import statistics
 import time
 
 import dask.array as da
@@ -46,10 +47,14 @@ def test_epochs_submitted_ahead_are_timed_by_their_own_work(client, monkeypatch,
     rates = [r["samples_per_second"] for r in clf.history_]
     seconds = [r["seconds"] for r in clf.history_]
     assert len(rates) == 12
-    assert max(rates) <= 3 * min(rates), rates
+    # no epoch looks nearly free (the epochs run during a pause did, at 16x the others);
+    # a shared machine may slow any epoch down, so only the fast side is bounded
+    assert max(rates) <= 3 * statistics.median(rates), rates
     assert sum(seconds) == pytest.approx(wall, rel=0.25), (seconds, wall)
     # an epoch lasts at least as long as its slowest shard computed, plus the averages
-    assert all(0.0 < r["sync_share"] < 0.5 for r in clf.history_), clf.history_
+    shares = [r["sync_share"] for r in clf.history_]
+    assert all(0.0 < s < 1.0 for s in shares), clf.history_
+    assert statistics.median(shares) < 0.5, clf.history_
 
     out = capsys.readouterr().out
     average = hooks.throughput(clf.history_)
