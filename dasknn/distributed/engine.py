@@ -38,7 +38,7 @@ from .planning import (
     starting_optimizer,
     warmup_epochs,
 )
-from .runner import Regroup, current_runner
+from .runner import Regroup, current_runner, lost_work
 
 MAX_REPLAYS = 2
 
@@ -142,15 +142,6 @@ def _replay_or_raise(exc, attempt, state):
         f"shards and replaying from epoch {state.n_iter + 1}, the checkpoint "
         "of the last finished epoch."
     )
-
-
-def lost_work():
-    """Exceptions meaning a worker died with our work: replay from the checkpoint
-    (``wait`` on several futures raises the plural ``FuturesCancelledError``)."""
-    from distributed import KilledWorker, client
-
-    return (KilledWorker, client.FutureCancelledError,
-            getattr(client, "FuturesCancelledError", client.FutureCancelledError))
 
 
 def gather_optimizer(runner, results, current, key):

@@ -212,7 +212,11 @@ class ClusterRunner:
         """The results of ``items`` (futures, possibly nested in lists), waited for
         under the :mod:`.watchdog`."""
         watchdog.wait(self.client, items)
-        return self.client.gather(items)
+        try:
+            return self.client.gather(items)
+        except lost_work() as exc:  # replayed: the traceback is Dask's own, and a cycle
+            watchdog.uncycle(exc)
+            raise
 
     def result(self, future):
         """Gather one future and release it, failed or not: a failed future that its
@@ -228,6 +232,15 @@ class ClusterRunner:
         for f in _flatten(items):
             if hasattr(f, "release"):
                 f.release()
+
+
+def lost_work():
+    """Exceptions meaning a worker died with our work: replay from the checkpoint
+    (``wait`` on several futures raises the plural ``FuturesCancelledError``)."""
+    from distributed import KilledWorker, client
+
+    return (KilledWorker, client.FutureCancelledError,
+            getattr(client, "FuturesCancelledError", client.FutureCancelledError))
 
 
 def _free_memory(dask_scheduler):

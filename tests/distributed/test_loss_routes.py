@@ -132,8 +132,10 @@ def _who_holds(client, before):
     """For a failure message: a few of the tasks left, their states and who wants them."""
     def look(dask_scheduler):
         left = [ts for key, ts in dask_scheduler.tasks.items() if str(key) not in before]
-        return [(str(ts.key), ts.state, sorted(str(c.client_key) for c in ts.who_wants),
-                 sorted(str(d.key) for d in ts.dependents)[:2]) for ts in left[:5]]
+        return [(str(ts.key), ts.state, ts.processing_on and ts.processing_on.address,
+                 sorted(str(c.client_key) for c in ts.who_wants or ()),
+                 sorted(str(d.key) for d in ts.dependents or ())[:2],
+                 sorted(str(w.address) for w in ts.who_has or ())) for ts in left[:8]]
 
     return client.run_on_scheduler(look)
 

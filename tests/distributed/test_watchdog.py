@@ -2,16 +2,18 @@
 re-planned, a silent worker's work runs elsewhere, and work nobody can run is an
 error within the watchdog's bound, never an endless wait."""
 
+import gc
 import os
 import signal
 import time
+import weakref
 
 import dask
 import pytest
 from distributed import Client, LocalCluster
 
 from dasknn.distributed import watchdog
-from dasknn.distributed.runner import ClusterRunner
+from dasknn.distributed.runner import ClusterRunner, lost_work
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,47 @@ def test_a_hung_task_of_the_fit_is_an_error_naming_it_and_its_worker(cluster_cli
     assert "task dasknn-round-hangs has run for" in message and "tcp://127.0.0.1:" in message
     assert "taken as hung" in message and watchdog.SETTING in message
     future.result()  # let it end: the other tests share the workers
+
+
+def test_futures_waited_past_the_bound_are_released_when_dropped(cluster_client):
+    # Dask's timeout error and its own frame form a reference cycle that held the
+    # futures of a round waited past the bound (and, through their dependencies, every
+    # earlier epoch's tasks) on the cluster until the garbage collector ran
+    _, client = cluster_client
+    future = client.submit(time.sleep, 2.5, pure=False, key="dasknn-round-slow")
+    gc.disable()
+    try:
+        with _patient(1):
+            assert ClusterRunner(client).gather(future) is None
+        del future
+        deadline = time.monotonic() + 10
+        while _held(client, "dasknn-round-slow") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _held(client, "dasknn-round-slow")
+    finally:
+        gc.enable()
+
+
+def test_a_future_lost_with_its_worker_is_not_kept_by_its_error(cluster_client):
+    # the same cycle through the error of a future cancelled (its worker lost), which
+    # the engine catches to replay the epoch
+    _, client = cluster_client
+    future = client.submit(time.sleep, 5, pure=False, key="dasknn-round-lost")
+    gone = weakref.ref(future)
+    time.sleep(0.5)
+    client.cancel(future)
+    gc.disable()
+    try:
+        with pytest.raises(lost_work()):
+            ClusterRunner(client).gather([future])
+        del future
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
+def _held(client, key):
+    return client.run_on_scheduler(lambda dask_scheduler: key in dask_scheduler.tasks)
 
 
 def test_work_that_finishes_while_the_scheduler_is_asked_is_no_stall(cluster_client):
