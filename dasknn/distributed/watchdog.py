@@ -111,7 +111,7 @@ def wait(client, futures):
 
 
 def uncycle(exc):
-    """Drop ``exc``'s traceback below the caller's frame.
+    """Drop ``exc``'s traceback (a re-raise starts a new one at the caller).
 
     Dask's client raises errors from a frame that holds the error itself (in a closure
     cell of a function that frame references): error, traceback and frame form a
