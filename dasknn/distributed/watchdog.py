@@ -1,20 +1,43 @@
-"""The watchdog: a fit waiting on its tasks never waits forever.
+"""The watchdog: a fit waiting on its tasks never waits forever, and the watchdog
+only looks.
 
 Every wait of the engine on a cluster goes through :func:`wait`. While tasks finish,
 it just waits. When none of the awaited tasks has finished for a while (the setting
-``dasknn.watchdog-timeout``, 30 s unless set), it asks the scheduler where the work
-stands (:func:`inspect`, run on the scheduler) and then:
+``dasknn.watchdog-timeout``, 30 s unless set: the *bound*), it looks at where the work
+stands (:func:`inspect`) and then:
 
-- re-plans work stuck on workers that are gone: a task restricted to absent workers
-  is released to the workers that remain, and a worker that has not been heard from
-  for the whole timeout while it holds the fit's work is removed, so that its tasks
-  run elsewhere (the scheduler itself would wait minutes, its ``worker-ttl``);
-- waits on while a task of the fit runs on a live worker (a slow round, a slow read
-  of the data), unless one of the fit's own tasks (keys ``dasknn-...``, which take
-  seconds) has run for :data:`HUNG` times the timeout: that one is hung, and the fit
-  stops with an error naming it and its worker (the user's tasks, reading the data
-  say, are waited for however long they run);
-- otherwise raises an error saying which tasks are stuck, in what state, and where.
+- raises :class:`Stalled` naming a hung task when one of the fit's own tasks (keys
+  ``dasknn-...``, which take seconds) has executed for :data:`HUNG` bounds, with its
+  worker (the user's tasks, reading the data say, are waited for however long they
+  run);
+- waits on while a worker that holds the fit's work has gone silent (no heartbeat
+  for the bound), and raises :class:`Stalled` naming that worker and the fix once it
+  has been silent for :data:`HUNG` bounds (below);
+- waits on while a task of the fit runs on a live worker (a slow round, a slow read of
+  the data), or is queued behind other work;
+- otherwise raises :class:`Stalled` saying which tasks are stuck, in what state, and
+  where (restrictions, resources).
+
+A silent worker is not removed: the cluster may not be the fit's, and Dask has its own
+rule for it. A worker can fall silent and come back (a long garbage collection, a task
+holding the GIL, a short network outage); the scheduler tolerates that for its
+``distributed.scheduler.worker-ttl`` (5 minutes by default, looked at once every
+worker-ttl), then removes (or, through its nanny, restarts) the worker and runs its
+tasks elsewhere, and the fit goes on. So a user expects the fit to ride out a pause as
+Dask does, warned once that it is waiting and on what, rather than to fail after one
+bound. But the worker-ttl may be off, or longer than the fit should wait: a worker
+silent for :data:`HUNG` bounds (5 minutes by default) is taken as hung, like a task,
+and the fit stops with an error naming it, saying to restart it or to give the
+scheduler a worker-ttl under half that (with both defaults, the watchdog usually
+stops the fit before the scheduler acts).
+
+The watchdog changes nothing on the cluster: it neither rewrites the scheduler's
+task state nor closes workers. (Nothing needs releasing: the engine pins tasks to
+workers loosely, ``allow_other_workers=True``, so the scheduler runs a task whose
+worker left on another.) What it needs that the client's public API does not give
+(the states of tasks not in memory and of what they wait on, their restrictions, how
+long each has executed, the workers' last heartbeats on the scheduler's clock) is read
+by :func:`inspect`, run on the scheduler, in one consistent snapshot, read only.
 
 A client that has lost its scheduler cancels every future and, for a while, tries to
 reconnect; a call to the scheduler meanwhile waits for that. :func:`in_contact` is
@@ -29,7 +52,6 @@ Examples
 120
 """
 
-import time
 import warnings
 from collections import Counter
 
@@ -39,7 +61,8 @@ from dask.utils import parse_timedelta
 SETTING = "dasknn.watchdog-timeout"
 DEFAULT = "30s"
 EXAMPLES = 3  # stuck tasks named in an error
-HUNG = 10  # one of the fit's own tasks running this many timeouts is hung
+HUNG = 10  # one of the fit's own tasks running, or a worker silent, this many bounds is hung
+HEARTBEATS = 5  # a worker is silent only once it has also missed this many heartbeats
 
 
 def patience():
@@ -86,18 +109,19 @@ def in_contact(client):
 
 
 class Stalled(RuntimeError):
-    """The fit's tasks made no progress and the watchdog found nothing to re-plan."""
+    """The fit's tasks made no progress and will not: they cannot run, one of the fit's
+    own has hung, or the worker holding them has been silent for too long."""
 
 
 def wait(client, futures):
     """Wait until every future in ``futures`` (nested lists allowed) is finished (done,
-    failed or cancelled), re-planning stuck work; raise :class:`Stalled` when the fit
-    cannot go on."""
+    failed or cancelled); raise :class:`Stalled` when the fit cannot go on. Changes
+    nothing on the cluster."""
     from distributed import futures_of
     from distributed import wait as wait_all
 
     pending = [f for f in futures_of(futures) if not f.done()]
-    bound = patience()
+    bound, warned = patience(), set()
     while pending:
         try:
             wait_all(pending, timeout=bound)
@@ -107,7 +131,7 @@ def wait(client, futures):
             still = [f for f in pending if not f.done()]
             progressed, pending = len(still) < len(pending), still
         if pending and not progressed:
-            _look(client, pending, bound)
+            _look(client, pending, bound, warned)
 
 
 def uncycle(exc):
@@ -121,22 +145,25 @@ def uncycle(exc):
     exc.__traceback__ = None
 
 
-def _look(client, pending, bound):
-    """Inspect the scheduler after ``bound`` seconds without progress; re-plan, wait
-    on, or raise."""
+def _look(client, pending, bound, warned):
+    """Look at the scheduler after ``bound`` seconds without progress: return to wait
+    on, or raise :class:`Stalled`. ``warned``: the silent workers already warned of."""
     report = in_contact(client).run_on_scheduler(inspect, keys=[f.key for f in pending],
                                                  silent=bound)
     if not report["states"]:
         return  # the work finished while the scheduler was being asked
-    if report["replanned"] or report["removed"]:
-        warnings.warn(
-            f"dasknn: no task of the fit finished for {bound:g} s; "
-            + _replanned(report) + "; the fit goes on with the workers that remain.",
-            stacklevel=4)
-        return
     hung = report["hung"]
     if hung is not None and hung[2] > HUNG * bound:
         raise Stalled(_hung(hung, bound))
+    if report["silent"]:
+        worst = max(report["silent"], key=lambda worker: worker["seconds"])
+        if worst["seconds"] > HUNG * bound:
+            raise Stalled(_silent(worst, report["worker_ttl"], bound))
+        new = [w for w in report["silent"] if w["address"] not in warned]
+        if new:
+            warned.update(w["address"] for w in new)
+            warnings.warn(_waiting(new, report["worker_ttl"], bound), stacklevel=4)
+        return  # the worker may come back, or the scheduler remove it (its worker-ttl)
     if report["running"]:
         return  # a task of the fit is working on a live worker
     raise Stalled(_stalled(report, bound))
@@ -151,15 +178,47 @@ def _hung(task, bound):
         f"raise the bound: dask.config.set({{'{SETTING}': '5 minutes'}}).")
 
 
-def _replanned(report):
-    parts = []
-    if report["removed"]:
-        parts.append(f"removed the silent worker(s) {', '.join(report['removed'])}, "
-                     "which held its work")
-    if report["replanned"]:
-        parts.append(f"released {len(report['replanned'])} task(s) pinned to workers that "
-                     "are gone")
-    return " and ".join(parts)
+def _ttl(worker_ttl):
+    """The scheduler's ``distributed.scheduler.worker-ttl``, in words."""
+    if not worker_ttl:
+        return "its distributed.scheduler.worker-ttl is off"
+    return f"its distributed.scheduler.worker-ttl is {worker_ttl:g} s"
+
+
+def _holds(worker):
+    address, examples = worker["address"], ", ".join(worker["examples"])
+    return f"worker {address} holds {worker['tasks']} of the fit's task(s) ({examples})"
+
+
+def _waiting(workers, worker_ttl, bound):
+    silent = "; ".join(f"{_holds(w)} and has not been heard from for {w['seconds']:.0f} s"
+                       for w in workers)
+    limit = HUNG * bound
+    if not worker_ttl:
+        waits = ("for it to come back (the scheduler will not remove it: its "
+                 "distributed.scheduler.worker-ttl is off)")
+    elif 2 * worker_ttl < limit:
+        waits = ("for it to come back, or for the scheduler to remove it and run its tasks "
+                 f"elsewhere ({_ttl(worker_ttl)})")
+    else:
+        waits = (f"for it to come back, or for the scheduler to remove it ({_ttl(worker_ttl)}"
+                 ", and it looks once every worker-ttl: it may not act in time)")
+    return (f"dasknn: no task of the fit finished for {bound:g} s: {silent}. The fit waits "
+            f"{waits}, and stops if it stays silent for {limit:g} s.")
+
+
+def _silent(worker, worker_ttl, bound):
+    address, limit = worker["address"], HUNG * bound
+    return (
+        f"dasknn: {_holds(worker)} and has not been heard from for "
+        f"{worker['seconds']:.0f} s, over {HUNG} times the watchdog's bound of {bound:g} "
+        f"s, yet the scheduler still lists it ({_ttl(worker_ttl)}). Restart that worker "
+        f"(client.restart_workers(['{address}'])) and fit again, or have the scheduler "
+        "remove silent workers itself: start it with the Dask setting "
+        f"distributed.scheduler.worker-ttl under {limit / 2:g} s (it looks once every "
+        "worker-ttl, so removes a silent worker within twice that). If the worker is only "
+        "busy (a task holding the GIL), raise the watchdog's bound: "
+        f"dask.config.set({{'{SETTING}': '10 minutes'}}).")
 
 
 def _stalled(report, bound):
@@ -176,22 +235,19 @@ def _stalled(report, bound):
         f"start, raise the watchdog's patience: dask.config.set({{'{SETTING}': '5 minutes'}}).")
 
 
-async def inspect(dask_scheduler, keys, silent):
-    """On the scheduler: the state of the tasks behind ``keys`` (those not in memory,
-    and what they wait on), after re-planning what absent or silent workers hold."""
-    scheduler, now = dask_scheduler, time.time()
+def inspect(dask_scheduler, keys, silent):
+    """On the scheduler, reading only: the state of the tasks behind ``keys`` (those
+    not in memory, and what they wait on), and the workers holding them that have not
+    been heard from for ``silent`` seconds (nor for :data:`HEARTBEATS` heartbeats)."""
+    from distributed.metrics import time
+    from distributed.scheduler import heartbeat_interval
+
+    scheduler, now = dask_scheduler, time()
     tasks = _unfinished(scheduler, keys)
-    removed = sorted({ts.processing_on.address for ts in tasks
-                      if ts.processing_on is not None
-                      and now - ts.processing_on.last_seen > silent})
-    for address in removed:
-        await scheduler.remove_worker(address, stimulus_id=f"dasknn-watchdog-{now}",
-                                      close=True)
-    tasks = _unfinished(scheduler, keys)
-    replanned = _release_pinned(scheduler, tasks, now)
+    quiet = max(silent, HEARTBEATS * heartbeat_interval(len(scheduler.workers)))
     return {
-        "removed": removed,
-        "replanned": replanned,
+        "silent": _silent_workers(tasks, now, quiet),
+        "worker_ttl": scheduler.worker_ttl,
         "running": sum(ts.state == "processing" for ts in tasks) + _busy(scheduler, tasks),
         "hung": _longest_own(tasks),
         "workers": len(scheduler.workers),
@@ -214,19 +270,16 @@ def _unfinished(scheduler, keys):
     return found
 
 
-def _release_pinned(scheduler, tasks, now):
-    """Drop the worker restrictions of unrunnable tasks pinned to absent workers and
-    send them to the workers that remain; return their keys."""
-    present = set(scheduler.workers)
-    pinned = [ts for ts in tasks if ts.state == "no-worker" and ts.worker_restrictions
-              and not set(ts.worker_restrictions) & present]
-    for ts in pinned:
-        ts.worker_restrictions = None
-        ts.loose_restrictions = False
-    if pinned and scheduler.workers:
-        scheduler.transitions({ts.key: "processing" for ts in pinned},
-                              stimulus_id=f"dasknn-watchdog-{now}")
-    return [str(ts.key) for ts in pinned]
+def _silent_workers(tasks, now, quiet):
+    """The workers processing some of ``tasks`` whose last heartbeat is over ``quiet``
+    seconds old: address, seconds since, how many of the tasks, a few of their keys."""
+    held = {}
+    for ts in tasks:
+        ws = ts.processing_on
+        if ws is not None and now - ws.last_seen > quiet:
+            held.setdefault(ws, []).append(str(ts.key))
+    return [{"address": ws.address, "seconds": now - ws.last_seen, "tasks": len(keys),
+             "examples": sorted(keys)[:EXAMPLES]} for ws, keys in held.items()]
 
 
 def _longest_own(tasks):
@@ -247,7 +300,9 @@ def _busy(scheduler, tasks):
 def _why(scheduler, ts):
     """What keeps a task from running, as far as the scheduler says."""
     if ts.worker_restrictions:
-        return "restricted to " + ", ".join(sorted(ts.worker_restrictions))
+        where = ", ".join(sorted(ts.worker_restrictions))
+        gone = not set(ts.worker_restrictions) & set(scheduler.workers)
+        return f"restricted to {where}" + (", not in the cluster" if gone else "")
     if ts.resource_restrictions:
         return f"needs resources {dict(ts.resource_restrictions)}"
     if ts.processing_on is not None:
