@@ -94,9 +94,19 @@ def _client(args):
             yield client
         return
     n_workers = args.n_workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1) as cluster, \
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                      scheduler_kwargs={"preload": _preloads()}) as cluster, \
             Client(cluster) as client:
         yield client
+
+
+def _preloads():
+    """The scheduler preloads of Dask's config and :mod:`dasknn.dashboard` (the page)."""
+    import dask.config
+
+    preloads = dask.config.get("distributed.scheduler.preload", default=None) or []
+    preloads = [preloads] if isinstance(preloads, str) else list(preloads)
+    return preloads if "dasknn.dashboard" in preloads else [*preloads, "dasknn.dashboard"]
 
 
 def _read(path, target=None, drop=(), dropna=False):

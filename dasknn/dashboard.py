@@ -1,39 +1,65 @@
 """Training progress in the Dask dashboard: the page ``/individual-dasknn``.
 
-The page (listed in the dashboard's "More..." menu) plots the current fit's loss,
-validation score and samples per second live, from the records
-:class:`~dasknn.monitor.DasknnPlugin` keeps on the scheduler; its status line gives
-the last epoch's figures beside the average of the last :data:`MOVING` epochs and of
-the whole fit. Importing this module registers the page (it imports Bokeh), so a
-scheduler must import it before its dashboard starts: ``import dasknn`` makes
-schedulers started afterwards in this process (a ``LocalCluster``) preload it, and a
-remote scheduler gets it with ``dask scheduler --preload dasknn.dashboard``. The
-plugin is installed by the preload, or by the first fit on a cluster.
+The page (listed in the dashboard's "More..." menu) plots the latest fit's loss,
+validation score and samples per second live; its status line gives the last epoch's
+figures beside the average of the last :data:`MOVING` epochs and of the whole fit. It
+reads the scheduler's event log: every distributed fit logs one event per epoch on the
+topic ``"dasknn"``, and the page shows the records of the fit that logged last. The
+scheduler keeps the last ``distributed.admin.low-level-log-length`` events of a topic
+(1000 by default, read when it starts), so the page of a longer fit starts at its
+oldest kept epoch, and its fit average covers the epochs shown.
+
+Importing this module registers the page (it imports Bokeh), so a scheduler imports it
+before its dashboard starts, as a preload: ``dask scheduler --preload dasknn.dashboard``
+on the command line, ``LocalCluster(scheduler_kwargs={"preload": ["dasknn.dashboard"]})``
+in Python. The module imports none of the engine.
 """
 
-from . import monitor
-from .monitor import PLUGIN_NAME, TOPIC, DasknnPlugin  # noqa: F401 - the page's names
-from .training.hooks import throughput
+from .training.hooks import TOPIC, throughput
 
 ROUTE = "/individual-dasknn"
 MOVING = 5  # epochs in the moving average of samples per second
 NAN = float("nan")
 
 
-def dask_setup(scheduler):
-    """Preload hook (``dask scheduler --preload dasknn.dashboard``)."""
-    if PLUGIN_NAME not in scheduler.plugins:
-        scheduler.add_plugin(monitor.DasknnPlugin())
+def latest(scheduler):
+    """The records of the fit that logged last on ``scheduler`` (oldest first).
+
+    Parameters
+    ----------
+    scheduler : distributed.Scheduler
+        The scheduler whose event log for the topic :data:`TOPIC` is read.
+
+    Returns
+    -------
+    records : list of dict
+        The epochs' records of that fit, empty before any fit has logged.
+    """
+    return last_fit([msg for _, msg in scheduler.get_events(TOPIC)])
 
 
-def _page(scheduler, extra, doc):
-    """The Bokeh document of ``/individual-dasknn``."""
-    from bokeh.layouts import column
-    from bokeh.models import ColumnDataSource, Div
+def last_fit(messages):
+    """The messages of the fit named by the last of ``messages`` that names one.
+
+    Examples
+    --------
+    >>> last_fit([{"fit": "a", "epoch": 1}, {"fit": "b", "epoch": 1}, "other",
+    ...           {"fit": "a", "epoch": 2}])
+    [{'fit': 'a', 'epoch': 1}, {'fit': 'a', 'epoch': 2}]
+    >>> last_fit([])
+    []
+    """
+    records = [m for m in messages if isinstance(m, dict) and "fit" in m]
+    if not records:
+        return []
+    fit = records[-1]["fit"]
+    return [r for r in records if r["fit"] == fit]
+
+
+def _figures(source):
+    """The page's three plots of ``source``: loss, validation score, samples/s."""
     from bokeh.plotting import figure
 
-    source = ColumnDataSource(_columns([]))
-    status = Div(text="No dasknn fit has reported yet.", sizing_mode="stretch_width")
     loss = figure(title="Training loss", x_axis_label="epoch", height=260,
                   sizing_mode="stretch_width")
     loss.line("epoch", "loss", source=source, line_width=2)
@@ -49,18 +75,28 @@ def _page(scheduler, extra, doc):
     speed.line("epoch", "moving", source=source, line_width=2, color="seagreen",
                legend_label=f"last {MOVING} epochs")
     speed.legend.location = "bottom_right"
+    return loss, score, speed
+
+
+def _page(scheduler, extra, doc):
+    """The Bokeh document of ``/individual-dasknn``, refreshed every half second."""
+    from bokeh.layouts import column
+    from bokeh.models import ColumnDataSource, Div
+
+    source = ColumnDataSource(_columns([]))
+    status = Div(text="No dasknn fit has reported yet.", sizing_mode="stretch_width")
+    shown = []
 
     def update():
-        plugin = scheduler.plugins.get(PLUGIN_NAME)
-        records = plugin.latest() if plugin is not None else []
-        if not records:
-            return
-        source.data = _columns(records)
-        status.text = _status(records)
+        records = latest(scheduler)
+        if records and records != shown:
+            shown[:] = records
+            source.data = _columns(records)
+            status.text = _status(records)
 
     update()
     doc.add_periodic_callback(update, 500)
-    doc.add_root(column(status, loss, score, speed, sizing_mode="stretch_width"))
+    doc.add_root(column(status, *_figures(source), sizing_mode="stretch_width"))
     doc.title = "Dask: dasknn training"
 
 
@@ -94,7 +130,13 @@ def _status(records):
 
 
 def register_page():
-    """Add the page to the dashboard of schedulers started from now on."""
+    """Add the page to the dashboards of the schedulers this process starts from now on.
+
+    Returns
+    -------
+    registered : bool
+        False when Bokeh is missing (then no scheduler serves a dashboard).
+    """
     try:
         from distributed.dashboard.scheduler import applications
     except ImportError:  # bokeh missing: the dashboard itself is unavailable

@@ -3,7 +3,8 @@
 It prints the dashboard's address, trains with ``verbose=True`` (scikit-learn's lines,
 and each epoch's time and samples/s beside the fit's average), reports accuracy, time
 and throughput, and writes a PNG of the training loss and validation score per epoch
-beside the samples per second per epoch, with the cluster size in its title. With
+beside the samples per second per epoch, with the cluster size in its title (the PNG
+needs matplotlib, the ``demo`` extra: without it the demo says how to get it). With
 ``--keep-open`` the cluster and its dashboard stay open until Enter or Ctrl-C.
 """
 
@@ -40,8 +41,7 @@ def run(args, client):
     clf.fit(dX, dy)
     seconds = time.perf_counter() - start
     _report(clf, seconds, clf.score(dX, dy), clf.score(X[:n_test], y[:n_test]))
-    plot(clf, args.png, workers)
-    print(f"loss, validation score and samples/s per epoch written to {args.png}")
+    _write_png(clf, args.png, workers)
     _keep_open(args.keep_open, link)
     return 0
 
@@ -52,6 +52,17 @@ def _report(clf, seconds, train_acc, test_acc):
           f"{throughput(clf.history_):,.0f} on average over the fit")
     print(f"train accuracy {train_acc:.4f}, best validation score "
           f"{max(clf.validation_scores_):.4f}, test accuracy {test_acc:.4f}")
+
+
+def _write_png(clf, path, workers):
+    """:func:`plot` to ``path`` and say so; without matplotlib, say how to get it."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print('no PNG of the fit: it needs matplotlib, pip install "dasknn[demo]"')
+        return
+    plot(clf, path, workers)
+    print(f"loss, validation score and samples/s per epoch written to {path}")
 
 
 def _keep_open(keep, link):

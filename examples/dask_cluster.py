@@ -1,7 +1,9 @@
 """Train on a Dask array spread over a local two-worker cluster.
 
 Each worker trains on the blocks it holds; their models are averaged after rounds of
-local steps. Prediction on Dask data stays lazy and scoring runs on the cluster.
+local steps. Prediction on Dask data stays lazy and scoring runs on the cluster. The
+scheduler preloads ``dasknn.dashboard``, so its dashboard serves the dasknn page
+(loss, validation score and samples per second of the latest fit).
 Run with ``python examples/dask_cluster.py``.
 """
 
@@ -17,8 +19,11 @@ from dasknn import MLPClassifier
 def main(n_samples=100_000, max_iter=5):
     X, y = make_classification(n_samples=n_samples, n_features=50, n_informative=30,
                                n_classes=5, random_state=0)
-    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=2, threads_per_worker=1,
+                      scheduler_kwargs={"preload": ["dasknn.dashboard"]}) as cluster, \
+            Client(cluster) as client:
         print(f"dashboard: {client.dashboard_link}")
+        print(f"dasknn page: {client.dashboard_link.rsplit('/', 1)[0]}/individual-dasknn")
         dX = da.from_array(X.astype("float32"), chunks=(n_samples // 10, -1))
         dy = da.from_array(y, chunks=n_samples // 10)
         dX, dy = client.persist([dX, dy])

@@ -55,15 +55,15 @@ def test_importing_dasknn_loads_neither_estimators_nor_dashboard():
     assert out.strip() == "[]"
 
 
-def test_the_scheduler_plugin_loads_none_of_the_engine():
-    # a scheduler in its own process (``dask scheduler``) unpickles the plugin during a
-    # cluster's first fit, while the workers train: it must cost a few classes only
+def test_the_dashboard_preload_loads_none_of_the_engine():
+    # a scheduler preloads the page (``dask scheduler --preload dasknn.dashboard``): it
+    # reads the events of the fits, and must not load what trains them
     import subprocess
     import sys
 
-    code = ("import sys, distributed, dasknn.monitor; print(sorted(m for m in sys.modules "
-            "if m.startswith(('scipy', 'sklearn', 'bokeh', 'dasknn.distributed', "
-            "'dasknn.maths'))))")
+    code = ("import sys, distributed, dasknn.dashboard; print(sorted(m for m in sys.modules "
+            "if m.startswith(('scipy', 'sklearn', 'dasknn.distributed', 'dasknn.maths', "
+            "'dasknn.estimators'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"

@@ -56,19 +56,23 @@ def test_fit_survives_a_killed_worker():
     assert np.isfinite(disturbed.loss_curve_).all()
 
 
+def _epochs_by_fit(client):
+    """Epochs each fit has reported, read from the scheduler's event log."""
+    counts = {}
+    for _, msg in client.get_events("dasknn"):
+        if isinstance(msg, dict) and "fit" in msg:
+            counts[msg["fit"]] = counts.get(msg["fit"], 0) + 1
+    return counts
+
+
 def _fit_ids(client):
-    return client.run_on_scheduler(
-        lambda dask_scheduler: list(dask_scheduler.plugins["dasknn"].fits)
-        if "dasknn" in dask_scheduler.plugins else [])
+    return list(_epochs_by_fit(client))
 
 
 def _epochs_of_new_fit(client, known):
     """Epochs reported so far by the newest fit not in ``known`` (0 before it starts)."""
-    return client.run_on_scheduler(
-        lambda dask_scheduler: next(
-            (len(records) for fit, records in reversed(dask_scheduler.plugins["dasknn"].fits.items())
-             if fit not in known), 0)
-        if "dasknn" in dask_scheduler.plugins else 0)
+    return next((n for fit, n in reversed(_epochs_by_fit(client).items()) if fit not in known),
+                0)
 
 
 @pytest.mark.parametrize("persist", [True, False])
@@ -219,13 +223,13 @@ def test_cancelled_shards_count_as_lost_work(client):
     """Waiting on several futures raises distributed's plural FuturesCancelledError
     when one is cancelled (a worker lost while shards are built); the fit replays on
     it like on a single cancelled future."""
-    from dasknn.distributed.engine import lost_work as _lost_work
+    from dasknn.distributed.runner import lost_work_errors
     from dasknn.distributed.runner import ClusterRunner
 
     done = client.submit(_sleep_then, 1, 0.0, pure=False)
     lost = client.submit(_sleep_then, 2, 30.0, pure=False)
     lost.cancel()
-    with pytest.raises(_lost_work()):
+    with pytest.raises(lost_work_errors()):
         ClusterRunner(client).settle([done, lost])
 
 

@@ -1,4 +1,5 @@
-"""The dasknn page of the Dask dashboard, its scheduler plugin and events."""
+"""The dasknn page of the Dask dashboard (read from the scheduler's events), its
+preload, the progress bar, and the demo's optional PNG."""
 
 import json
 import os
@@ -16,12 +17,13 @@ from distributed import Client, LocalCluster
 from sklearn.datasets import make_classification
 
 from dasknn import MLPClassifier
-from dasknn.dashboard import MOVING, PLUGIN_NAME, ROUTE, TOPIC, _columns, _status
+from dasknn.dashboard import MOVING, ROUTE, TOPIC, _columns, _status
 from dasknn.training.hooks import throughput
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 METRICS = {"epoch", "loss", "validation_score", "samples_per_second", "sync_share",
            "learning_rate", "workers", "max_iter", "fit"}
+PRELOAD = {"preload": ["dasknn.dashboard"]}  # a LocalCluster's scheduler_kwargs
 
 
 def _data():
@@ -35,10 +37,20 @@ def _get(url):
         return response.status, response.read()
 
 
-def _epochs_seen(client):
-    return client.run_on_scheduler(
-        lambda dask_scheduler: len(dask_scheduler.plugins["dasknn"].latest())
-        if "dasknn" in dask_scheduler.plugins else 0)
+def _served(base):
+    """The plotted columns and the status line that the page at ``base`` serves now,
+    read from a Bokeh session on it, as a browser gets them."""
+    from bokeh.client import pull_session
+    from bokeh.models import ColumnDataSource, Div
+
+    with pull_session(url=base + ROUTE) as session:
+        (source,) = session.document.select({"type": ColumnDataSource})
+        (status,) = session.document.select({"type": Div})
+        return dict(source.data), status.text
+
+
+def _epochs_seen(base):
+    return len(_served(base)[0]["epoch"])
 
 
 def _fit_in_background(max_iter=40):
@@ -51,29 +63,32 @@ def _fit_in_background(max_iter=40):
 
 
 def _check_live_page(client, base):
-    """While a fit runs: the page is listed and serves, the plugin sees epochs grow."""
+    """While a fit runs: the page is listed and serves the fit's epochs as they come;
+    after it, all of them and the status line of the last."""
     plots = json.loads(_get(base + "/individual-plots.json")[1])
     assert ROUTE in plots.values()
     clf, thread = _fit_in_background()
     deadline, seen = time.monotonic() + 120, []
     while thread.is_alive() and time.monotonic() < deadline:
-        seen.append(_epochs_seen(client))
+        seen.append(_epochs_seen(base))
         status, body = _get(base + ROUTE)
         assert status == 200 and b"bokeh" in body.lower()
         time.sleep(0.3)
     thread.join()
     assert any(0 < s < clf.n_iter_ for s in seen), seen  # observed mid-fit
-    assert _epochs_seen(client) == clf.n_iter_
+    columns, status = _served(base)
+    assert columns["epoch"] == list(range(1, clf.n_iter_ + 1))
+    assert columns["loss"] == clf.loss_curve_
+    assert columns["score"] == clf.validation_scores_
     events = [msg for _, msg in client.get_events(TOPIC)]
     assert METRICS <= set(events[-1]) and events[-1]["epoch"] == clf.n_iter_
-    assert events[-1]["validation_score"] == clf.validation_scores_[-1]
-    status = client.run_on_scheduler(  # the page's status line after the fit
-        lambda dask_scheduler: _status(dask_scheduler.plugins["dasknn"].latest()))
     last = clf.history_[-1]["samples_per_second"]
     assert (f"epoch {clf.n_iter_} of at most 40" in status
             and f"{last:,.0f} samples/s (last {MOVING} epochs "
                 f"{throughput(clf.history_, MOVING):,.0f}, fit "
                 f"{throughput(clf.history_):,.0f})" in status), status
+    assert not client.run_on_scheduler(  # the page keeps no copy: no plugin of ours
+        lambda dask_scheduler: [n for n in dask_scheduler.plugins if "dasknn" in n])
     return clf
 
 
@@ -99,8 +114,8 @@ def test_status_line_gives_the_epoch_beside_moving_and_fit_averages():
 
 
 def test_dashboard_page_on_a_local_cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0") as c, \
-            Client(c) as client:
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0",
+                      scheduler_kwargs=PRELOAD) as c, Client(c) as client:
         _check_live_page(client, client.dashboard_link.rsplit("/", 1)[0])
 
 
@@ -123,8 +138,6 @@ def test_dashboard_page_with_a_preloaded_remote_scheduler(tmp_path):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         with Client(scheduler_file=str(scheduler_file)) as client:
             client.wait_for_workers(2, timeout=60)
-            assert client.run_on_scheduler(  # the preload installed the plugin
-                lambda dask_scheduler: "dasknn" in dask_scheduler.plugins)
             _check_live_page(client, client.dashboard_link.rsplit("/", 1)[0])
     finally:
         for p in reversed(procs):
@@ -187,15 +200,15 @@ def test_screenshot_of_the_page_during_a_fit(tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0") as c, \
-            Client(c) as client:
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0",
+                      scheduler_kwargs=PRELOAD) as c, Client(c) as client:
+        base = client.dashboard_link.rsplit("/", 1)[0]
         clf, thread = _fit_in_background(max_iter=80)
-        while thread.is_alive() and _epochs_seen(client) < 5:
+        while thread.is_alive() and _epochs_seen(base) < 5:
             time.sleep(0.2)
         png = tmp_path / "dashboard.png"
-        _screenshot(chromium, client.dashboard_link.rsplit("/", 1)[0] + ROUTE, png,
-                    tmp_path / "profile")
-        seen_at_capture = _epochs_seen(client)
+        _screenshot(chromium, base + ROUTE, png, tmp_path / "profile")
+        seen_at_capture = _epochs_seen(base)
         thread.join()
     assert 0 < seen_at_capture < clf.n_iter_ + 1
     assert png.stat().st_size > 20_000  # a rendered page with plots, not a blank one
@@ -225,60 +238,72 @@ def test_progress_bar_on_streamed_fits(client, capsys):
     assert len(clf.history_) == 3
 
 
-def test_a_scheduler_refusing_the_page_does_not_stop_the_fit(monkeypatch):
-    # e.g. dasknn missing where the scheduler runs: the fit trains, with a warning
-    import warnings
+def test_the_page_shows_the_fit_that_logged_last_from_the_scheduler_events():
+    with LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0",
+                      scheduler_kwargs=PRELOAD) as cluster, Client(cluster) as client:
+        base = f"http://127.0.0.1:{cluster.scheduler.http_server.port}"
+        assert _served(base) == (_columns([]), "No dasknn fit has reported yet.")
+        for fit, epoch in (("a", 1), ("a", 2), ("b", 1), ("a", 3)):
+            client.log_event(TOPIC, {**_record(epoch, 1.0, 100.0), "fit": fit})
+        client.log_event(TOPIC, "not a record")  # the topic is open to anyone
+        deadline = time.monotonic() + 10
+        while len(cluster.scheduler.get_events(TOPIC)) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        columns, status = _served(base)
+        assert columns["epoch"] == [1, 2, 3] and "<b>dasknn fit a</b>: epoch 3" in status
+        assert not [name for name in cluster.scheduler.plugins if "dasknn" in name]
 
+
+def _in_a_fresh_process(code):
+    """The standard output of ``code`` run by a new Python (no dasknn imported yet)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120).stdout.split()
+
+
+def test_importing_dasknn_changes_no_dask_setting():
+    code = ("import dask, distributed; key = 'distributed.scheduler.preload'; "
+            "before = dask.config.get(key); import dasknn; "
+            "print(dask.config.get(key) == before)")
+    assert _in_a_fresh_process(code) == ["True"]
+
+
+def test_a_local_cluster_serves_the_page_when_it_preloads_it():
+    code = f"""
+import json, urllib.request
+import dasknn
+from distributed import LocalCluster
+
+def listed(**kwargs):
+    with LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0",
+                      **kwargs) as cluster:
+        url = f"http://127.0.0.1:{{cluster.scheduler.http_server.port}}/individual-plots.json"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return {ROUTE!r} in json.loads(response.read()).values()
+
+print(listed(), listed(scheduler_kwargs={PRELOAD!r}))
+"""
+    assert _in_a_fresh_process(code) == ["False", "True"]
+
+
+def test_the_commands_local_cluster_preloads_the_page_beside_configured_preloads():
     import dask
-    import dask.array as da
-    from distributed import Client, LocalCluster
-    from sklearn.datasets import make_classification
 
-    from dasknn import MLPClassifier, monitor
+    from dasknn.cli import _preloads
 
-    class Refused(monitor.DasknnPlugin):
-        async def start(self, scheduler):
-            raise ModuleNotFoundError("No module named 'dasknn'")
-
-    monkeypatch.setattr(monitor, "DasknnPlugin", Refused)
-    X, y = make_classification(n_samples=400, n_features=5, random_state=0)
-    no_preload = dask.config.set({"distributed.scheduler.preload": []})  # a scheduler
-    with no_preload, LocalCluster(n_workers=1, threads_per_worker=1,  # without dasknn
-                                  processes=False, dashboard_address=None) as cluster, \
-            Client(cluster):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(
-                da.from_array(X, chunks=(200, -1)), da.from_array(y, chunks=200))
-    assert clf.n_iter_ == 2
-    assert any("dashboard page could not be installed" in str(w.message) for w in caught)
+    with dask.config.set({"distributed.scheduler.preload": "mine"}):
+        assert _preloads() == ["mine", "dasknn.dashboard"]
+    with dask.config.set({"distributed.scheduler.preload": ["dasknn.dashboard"]}):
+        assert _preloads() == ["dasknn.dashboard"]
 
 
-def test_the_plugin_is_installed_once_however_many_fits_ask():
-    # idempotent on the scheduler itself: a second (or concurrent) install keeps the
-    # plugin and the records it holds
-    import threading
-    import time
+def test_the_demo_without_matplotlib_trains_and_says_how_to_get_the_png(
+        tmp_path, monkeypatch, capsys):
+    from dasknn.cli import main
 
-    import dask
-    from distributed import Client, LocalCluster
-
-    from dasknn import monitor
-
-    with dask.config.set({"distributed.scheduler.preload": []}), \
-            LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        threads = [threading.Thread(target=monitor.ensure_plugin, args=(client,))
-                   for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        client.log_event(TOPIC, {"fit": "f", "epoch": 1})
-        plugin = cluster.scheduler.plugins[PLUGIN_NAME]
-        deadline = time.monotonic() + 5
-        while not plugin.fits and time.monotonic() < deadline:
-            time.sleep(0.01)
-        monitor.ensure_plugin(client)
-        assert cluster.scheduler.plugins[PLUGIN_NAME] is plugin
-        assert plugin.latest() == [{"fit": "f", "epoch": 1}]
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    png = tmp_path / "loss.png"
+    assert main(["demo", "--n-samples", "20000", "--max-iter", "2", "--n-workers", "1",
+                 "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and not png.exists()
+    assert 'no PNG of the fit: it needs matplotlib, pip install "dasknn[demo]"' in out

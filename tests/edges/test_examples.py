@@ -29,6 +29,23 @@ def test_ci_runs_the_readme_test_command():
     assert ci in (root / "README.md").read_text()
 
 
+def test_the_version_is_written_once_and_matplotlib_is_the_demo_extra():
+    import importlib.metadata
+
+    import dasknn
+
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11")
+    root = EXAMPLES.parent
+    toml = tomllib.loads((root / "pyproject.toml").read_text())
+    project = toml["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert toml["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "dasknn.__version__"}
+    assert importlib.metadata.version("dasknn") == dasknn.__version__
+    assert not [d for d in project["dependencies"] if d.startswith("matplotlib")]
+    assert project["optional-dependencies"]["demo"] == ["matplotlib>=3.7"]
+    assert 'pip install -q ".[demo]" && dasknn demo' in (root / "README.md").read_text()
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_dask_cluster_example(capsys):
     accuracy = _load("dask_cluster").main(n_samples=8000, max_iter=3)
