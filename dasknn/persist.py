@@ -22,12 +22,6 @@ TRUSTED_TYPES = (
     "dasknn.maths.optimizers.AdamState",
     "dasknn.maths.optimizers.SGDState",
     "dasknn.maths.stopping.Progress",
-    # the same types under the module paths of 0.1.0.dev0 (files it saved)
-    "dasknn._mlp.MLPClassifier",
-    "dasknn._mlp.MLPRegressor",
-    "dasknn._optimizers.AdamState",
-    "dasknn._optimizers.SGDState",
-    "dasknn._stopping.Progress",
 )
 
 

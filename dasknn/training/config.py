@@ -11,7 +11,11 @@ from ..maths.optimizers import Hyper
 
 
 class Config(NamedTuple):
-    """Everything a training loop needs besides data, parameters and randomness."""
+    """Everything a training loop needs besides data, parameters and randomness.
+
+    Build it with keywords: many of its fields are numbers or flags that a positional
+    call would swap without complaint.
+    """
 
     net: Network
     hyper: Hyper
