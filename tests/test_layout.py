@@ -12,6 +12,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "dasknn"
 LAYERS = ["maths", "training", "distributed", "estimators"]  # lowest first
 MAX_LINES = 450
+MAX_ENGINE_PARAMETERS = 7  # a function of the engine that needs more is missing an object
 
 
 def _modules():
@@ -67,3 +68,31 @@ def test_the_layer_check_sees_every_form_of_import():
               "from . import kernel\nimport dasknn.distributed.tasks\n")
     assert _imported_layers(source, ("maths",)) == {"estimators", "edges", "maths",
                                                     "distributed"}
+
+
+def _parameter_counts(source):
+    """``(name, parameters)`` of every function in ``source``, ``self`` and ``cls`` not
+    counted, ``*args`` and ``**kwargs`` counted once each."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            names = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+            names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+            found.append((node.name, len([n for n in names if n not in ("self", "cls")])))
+    return found
+
+
+ENGINE = sorted((PACKAGE / "distributed").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", ENGINE, ids=lambda p: p.name)
+def test_engine_functions_take_few_parameters(path):
+    over = [(name, n) for name, n in _parameter_counts(path.read_text())
+            if n > MAX_ENGINE_PARAMETERS]
+    assert not over, f"{path.name}: {over} take more than {MAX_ENGINE_PARAMETERS} parameters"
+
+
+def test_the_parameter_count_sees_every_kind_of_parameter():
+    source = "class A:\n    def f(self, a, /, b, *c, d, **e):\n        pass\n"
+    assert _parameter_counts(source) == [("f", 5)]

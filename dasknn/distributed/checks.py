@@ -24,9 +24,11 @@ import numpy as np
 
 from ..maths.namespace import to_host
 
-__all__ = ["FIX_MISSING_DASK", "FIX_MISSING_MEMORY", "BadValues", "columns_text",
+__all__ = ["FIX_MISSING_DASK", "FIX_MISSING_MEMORY", "ZERO_WEIGHTS", "BadValues", "columns_text",
            "non_numeric_message", "nonfinite_columns", "refuse_nonfinite"]
 
+ZERO_WEIGHTS = ("Sample weights must contain at least one non-zero number: every row of "
+                "sample_weight is zero.")
 FIX_MISSING_MEMORY = ("dasknn cannot use missing values: fill or drop them first, e.g. "
                       "sklearn.impute.SimpleImputer in a Pipeline, or df.fillna(...) / "
                       "df.dropna().")

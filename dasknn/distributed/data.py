@@ -1,9 +1,13 @@
-"""Lazy checks and alignment of Dask inputs: nothing here loads a whole collection.
+"""Dask input, made ready for a fit once: nothing here loads a whole collection.
 
-Dask DataFrames and Series become Dask arrays with known row chunks; y and
-sample_weight are chunked like X's rows; X gets a single column block. Only chunk
-sizes and (for classifiers) the set of labels are computed.
+:func:`prepare_fit` is the one way in for a fit on Dask data: Dask DataFrames and
+Series become Dask arrays with known row chunks; y and sample_weight are chunked like
+X's rows; X gets a single column block; the column names, the labels a classifier
+learns and the check that some sample weight is non-zero come with it, in one
+compute. Prediction takes :func:`prepare_X`.
 """
+
+from typing import NamedTuple
 
 import dask
 import dask.array as da
@@ -12,8 +16,49 @@ import pandas as pd
 
 from . import checks
 
-__all__ = ["is_dask", "is_frame", "align", "prepare", "prepare_X", "feature_names",
-           "label_sample"]
+__all__ = ["DaskData", "is_dask", "is_frame", "align", "prepare_fit", "prepare_X",
+           "feature_names"]
+
+
+class DaskData(NamedTuple):
+    """A fit's Dask input, prepared once (:func:`prepare_fit`)."""
+
+    X: object  # 2-D floating Dask array, known row chunks, one column block
+    y: object  # Dask array chunked like X's rows
+    sample_weight: object  # likewise, or None
+    feature_names: object  # X's column names (an array of str), or None
+    y_sample: object  # a classifier's labels (see label_sample); a regressor's y
+
+
+def prepare_fit(X, y, sample_weight, classifier):
+    """Everything a fit on Dask data needs, as one :class:`DaskData`: only the chunk
+    sizes, the labels (``classifier``) and whether any sample weight is non-zero are
+    computed, in one pass.
+
+    Examples
+    --------
+    >>> X = da.ones((6, 2), chunks=3)
+    >>> data = prepare_fit(X, da.from_array(np.array([0, 1, 0, 2, 1, 0]), chunks=2), None, True)
+    >>> data.y.chunks, data.y_sample
+    (((3, 3),), array([0, 1, 2]))
+    """
+    names = feature_names(X)
+    X, y, sample_weight = _align_all(X, y, sample_weight)
+    if not classifier:
+        _check_numeric_targets(y)
+    lazy = {"labels": _labels_graph(y) if classifier else None,
+            "weighted": None if sample_weight is None else (sample_weight != 0).any()}
+    (found,) = dask.compute(lazy)
+    if sample_weight is not None and not found["weighted"]:
+        raise ValueError(checks.ZERO_WEIGHTS)
+    y_sample = _label_sample(y, found["labels"]) if classifier else y
+    return DaskData(X, y, sample_weight, names, y_sample)
+
+
+def _check_numeric_targets(y):
+    if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
+        raise ValueError(f"y has dtype {y.dtype}: MLPRegressor needs numeric targets. For "
+                         "class labels use MLPClassifier.")
 
 
 def is_dask(obj):
@@ -150,8 +195,8 @@ def _check_length(v, X, name):
         )
 
 
-def prepare(X, y, sample_weight=None):
-    """Return ``(X, y, sample_weight)`` as Dask arrays sharing ``X``'s row chunks."""
+def _align_all(X, y, sample_weight):
+    """``(X, y, sample_weight)`` as Dask arrays sharing ``X``'s row chunks."""
     X = prepare_X(X)
     if y is None:
         raise ValueError("fit requires y to be passed, but the target y is None: pass the "
@@ -165,17 +210,25 @@ def prepare(X, y, sample_weight=None):
     return X, y, sw
 
 
-def label_sample(y):
-    """What a classifier learns its classes from, with one small compute: the sorted
-    labels of a 1-D ``y``; for a 2-D ``y``, its first rows, with a row of its largest
-    value added when ``y`` holds values other than 0 and 1 (so that the target type is
-    that of all of ``y``: a multilabel indicator matrix only when every value is 0 or 1)."""
+def _labels_graph(y):
+    """What :func:`_label_sample` needs from ``y``, lazily: its distinct values, and for
+    a 2-D ``y`` its first rows."""
     if y.ndim == 2:
-        head, values = dask.compute(y[: min(y.shape[0], 100)], da.unique(y))
+        return y[: min(y.shape[0], 100)], da.unique(y)
+    return da.unique(y)
+
+
+def _label_sample(y, found):
+    """What a classifier learns its classes from: the sorted labels of a 1-D ``y``;
+    for a 2-D ``y``, its first rows, with a row of its largest value added when ``y``
+    holds values other than 0 and 1 (so that the target type is that of all of ``y``:
+    a multilabel indicator matrix only when every value is 0 or 1)."""
+    if y.ndim == 2:
+        head, values = found
         if np.isin(values, (0, 1)).all():
             return head
         return np.vstack([head, np.full((1, y.shape[1]), values.max(), dtype=head.dtype)])
-    labels = np.unique(da.unique(y).compute())
+    labels = np.unique(found)
     if labels.dtype.kind == "f" and np.isnan(labels).any():
         raise ValueError("Input y contains NaN: drop or label those rows first.")
     return labels

@@ -8,12 +8,18 @@ run in the one driver of :mod:`dasknn.training.driver`. ``sync='gradient'``
 averages gradients every step instead, and L-BFGS sums the full-batch loss and
 gradient over shards.
 
-The engine reads a :class:`~dasknn.training.config.Config` and a
+A fit is one :class:`DaskFit`: one flat loop that trains and, on the three ways a
+fit can be interrupted, regroups over new workers, replays lost work from the last
+finished epoch, or backs off a learning rate that diverged.
+
+The engine reads a :class:`~.data.DaskData`, a
+:class:`~dasknn.training.config.Config` and a
 :class:`~dasknn.distributed.planning.Distribution`, never an estimator, calls the
 hooks it is given, and runs the same code on a cluster or in-process
 (:mod:`.runner`).
 """
 
+import contextlib
 import copy
 import math
 import uuid
@@ -25,93 +31,167 @@ from ..maths import optimizers as optim
 from ..maths.network import penalty
 from ..maths.scores import constant_loss
 from ..training import driver
-from ..training.hooks import Fit, Hook, registered
+from ..training.hooks import Fit, Hook
 from ..training.local import finish_lbfgs, minimize_lbfgs
 from . import held, shards, streamed, tasks
+from .checks import BadValues
 from .planning import (
+    RoundRate,
     Seeds,
     block_room_note,
     lr_factor,
-    scaled,
     should_stream,
     small_shards,
-    starting_optimizer,
     warmup_epochs,
 )
-from .runner import Regroup, current_runner, lost_work
+from .runner import Regroup, current_runner, lost_work_errors, publish
 
 MAX_REPLAYS = 2
+
+
+def fit_stochastic(state, data, cfg, distribution, targets, rng, incremental=False):
+    """Train with 'sgd' or 'adam' on Dask data (a :class:`~.data.DaskData`), updating
+    ``state`` (a FitState) and returning it. Workers that join mid-fit are used from
+    the next epoch; lost work is replayed from the last finished epoch."""
+    with _columns_named(data):
+        return DaskFit(state, data, cfg, distribution, targets, Seeds(rng), incremental).run()
+
+
+class DaskFit:
+    """One fit with 'sgd' or 'adam' on Dask data, and its recovery loop."""
+
+    def __init__(self, state, data, cfg, distribution, targets, seeds, incremental):
+        self.state, self.data, self.cfg = state, data, cfg
+        self.distribution, self.targets, self.seeds = distribution, targets, seeds
+        self.incremental = incremental
+        self.runner, self.n_shards = None, 0
+
+    def run(self):
+        """Train until the driver stops; regroup, replay or back off on the way."""
+        with current_runner() as runner:
+            self.runner = runner
+            stream = self._stream()
+            start = copy.deepcopy(self.state)  # where a diverged fit starts again
+            resume, replays, cap = False, 0, math.inf
+            while True:
+                try:
+                    return self._attempt(stream, resume, cap)
+                except Regroup:  # workers joined: re-plan the shards over all of them
+                    resume = True
+                except lost_work_errors() as exc:
+                    if not runner.connected():
+                        raise  # the scheduler is gone, not a worker: nothing to replay on
+                    replays += 1
+                    _replay_or_raise(exc, replays, self.state)
+                    runner.refresh()  # a restarted worker has a new address
+                    resume = True
+                except Diverged as exc:
+                    cap = _back_off(exc, self.n_shards)
+                    _restore(self.state, start)
+                    resume = False
+
+    def _stream(self):
+        """Whether to stream the blocks (warning when they are big for the workers)."""
+        if not hasattr(self.runner, "client"):
+            return False
+        stream = should_stream(self.distribution.persist, _nbytes(self.data),
+                               self.runner.free_memory())
+        note = stream and block_room_note(_block_bytes(self.data), self.runner.room_per_slot())
+        if note:
+            warnings.warn(note)
+        return stream
+
+    def _attempt(self, stream, resume, cap):
+        """Train from the state (from its last finished epoch when ``resume``) with the
+        learning rate's scaling at most ``cap``."""
+        self._start_optimizer(resume)
+        if stream:
+            return self._streamed(cap)
+        return self._held(cap, resume)
+
+    def _start_optimizer(self, resume):
+        """The optimizer state the epochs start from, in the user's units: the fit's
+        own when resuming, the stored one in ``partial_fit``, else a fresh one."""
+        state = self.state
+        kept = state.optimizer is not None and (resume or self.incremental)
+        if not kept:
+            state.optimizer = optim.init(state.params, self.cfg.hyper, np)
+        if not resume:
+            state.n_iter = 0
+
+    def _rate(self, n_shards, cap):
+        """How the rounds scale the learning rate for ``n_shards`` averaged models."""
+        self.n_shards = n_shards
+        if self.distribution.sync != "model":
+            return RoundRate()
+        scale = min(cap, lr_factor(self.distribution.lr_scaling, n_shards))
+        warm = not self.state.loss_curve  # a model that trained before starts at speed
+        return RoundRate(scale, warmup_epochs(self.distribution.warmup, scale) if warm else 0.0)
+
+    def _held(self, cap, resume):
+        built = shards.build(self.runner, self.data, self.targets, self.cfg, self.seeds,
+                             self.distribution.device)
+        try:
+            rate = self._rate(len(built.futures), cap)
+            plan = held.schedule(built, self.cfg, self.distribution, self.seeds, rate,
+                                 self.targets.is_classification)
+        except BaseException:
+            self.runner.release(built.futures)
+            raise
+        note = small_shards(built.rows, plan.batch_size)
+        if note and not resume:
+            warnings.warn(note)
+        chance = _chance_loss(built, self.cfg) if rate.scale > 1 and not self.incremental else None
+        return self._epochs(held.HeldEpochs(plan, self.incremental), _Guard(chance, rate.scale))
+
+    def _streamed(self, cap):
+        streamed.check_supported(self.cfg, self.distribution)
+        token = uuid.uuid4().hex[:12]
+        parts = shards.part_tasks(self.data, self.targets, self.cfg, self.seeds, token,
+                                  self.distribution.device)
+        rows = [r for r in self.data.X.chunks[0] if r > 0]
+        rate = self._rate(shards.n_shards(self.runner, len(parts)), cap)
+        source = streamed.StreamedEpochs(self.runner, parts, rows, self.cfg, self.seeds, rate,
+                                         token)
+        return self._epochs(source, _Guard(None, rate.scale))
+
+    def _epochs(self, source, guard):
+        """Run ``source``'s epochs in the driver; keep the shards' optimizer state as one
+        (unless interrupted); release what the source holds."""
+        state, runner = self.state, self.runner
+        fit = Fit(source.token, self.cfg.max_iter, getattr(runner, "client", None))
+        hooks = [guard]
+        if hasattr(runner, "client"):
+            hooks.extend(factory() for factory in CLUSTER_HOOKS)
+        try:
+            if driver.run(state, source, self.cfg, fit, hooks, self.incremental):
+                _keep_optimizer(state, runner, source)
+        finally:
+            source.release()
+        return state
+
+
+@contextlib.contextmanager
+def _columns_named(data):
+    """Re-raise a worker's :class:`~.checks.BadValues` on the client, with the
+    DataFrame's column names, without the worker's traceback."""
+    try:
+        yield
+    except BadValues as exc:
+        raise exc.named(data.feature_names if exc.what == "X" else None) from None
 
 
 class _Events(Hook):
     """Publishes each epoch's record as a Dask event (topic ``"dasknn"``)."""
 
-    def __init__(self, runner):
-        self.runner = runner
-
     def begin(self, fit):
         self.fit = fit
 
     def epoch_end(self, record):
-        self.runner.publish(self.fit.id, record, self.fit.max_iter)
+        publish(self.fit, record)
 
 
-def _hooks(runner, hooks):
-    """The hooks of a run: the caller's, and on a cluster the Dask events and the
-    registered ones (the dashboard's)."""
-    if not hasattr(runner, "client"):
-        return list(hooks)
-    return [*hooks, _Events(runner), *registered()]
-
-
-def _run(state, source, cfg, runner, token, hooks, incremental):
-    fit = Fit(token, cfg.max_iter, getattr(runner, "client", None))
-    return driver.run(state, source, cfg, fit, _hooks(runner, hooks), incremental)
-
-
-def fit_stochastic(state, data, cfg, distribution, targets, rng, classifier, incremental,
-                   hooks=()):
-    """Train with 'sgd' or 'adam' on Dask data (a :class:`~.shards.Data`), updating
-    ``state`` (a FitState). Workers that join mid-fit are used from the next epoch
-    (:class:`~.runner.Regroup`); lost work is replayed from the last finished epoch."""
-    seeds = Seeds(rng)
-    with current_runner() as runner:
-        stream = hasattr(runner, "client") and should_stream(
-            distribution.persist, _nbytes(data), runner.free_memory())
-        note = stream and block_room_note(_block_bytes(data), runner.room_per_slot())
-        if note:
-            warnings.warn(note)
-        resume = False
-        while True:
-            try:
-                if stream:
-                    return _train_streaming(state, runner, data, cfg, distribution, targets,
-                                            seeds, incremental, resume, hooks)
-                return _train_replaying(state, runner, data, cfg, distribution, targets,
-                                        seeds, classifier, incremental, resume, hooks)
-            except Regroup:
-                resume = True
-
-
-def _train_replaying(state, runner, data, cfg, distribution, targets, seeds, classifier,
-                     incremental, resume, hooks):
-    """The held strategy, replayed from the last finished epoch after lost work."""
-    for attempt in range(MAX_REPLAYS + 1):
-        built = None
-        try:
-            built = shards.build(runner, data, targets, cfg, seeds, distribution.device)
-            _train_held(state, built, cfg, distribution, seeds, classifier, incremental,
-                        resume or attempt > 0, hooks)
-            return state
-        except lost_work() as exc:
-            if not runner.connected():
-                raise  # the scheduler is gone, not a worker: nothing to replay on
-            _replay_or_raise(exc, attempt, state)
-            runner.refresh()  # a restarted worker has a new address
-        finally:
-            if built is not None:
-                runner.release(built.futures)
-    return state
+CLUSTER_HOOKS = (_Events,)  # each makes a hook of every fit on a cluster
 
 
 def _nbytes(data):
@@ -129,10 +209,10 @@ def _block_bytes(data):
     return rows * per_row
 
 
-def _replay_or_raise(exc, attempt, state):
-    if attempt == MAX_REPLAYS:
+def _replay_or_raise(exc, replays, state):
+    if replays > MAX_REPLAYS:
         raise RuntimeError(
-            f"dasknn: the fit lost work on a worker {MAX_REPLAYS + 1} times "
+            f"dasknn: the fit lost work on a worker {replays} times "
             f"({type(exc).__name__}); a task may be killing its worker (memory?). "
             "Check the workers' logs, give them more memory, or use "
             "persist=False to stream the data."
@@ -144,73 +224,6 @@ def _replay_or_raise(exc, attempt, state):
     )
 
 
-def gather_optimizer(runner, results, current, key):
-    """One optimizer state from the shards' last rounds (moments averaged, on the
-    cluster) with the client's SGD rate (``current``'s), which the schedule
-    (``invscaling``, ``adaptive``) has moved on since the last round."""
-    averaged = runner.result(runner.submit(tasks.average_states, *results, key=key))
-    return optim.with_rate(averaged, optim.schedule_rate(current))
-
-
-def _train_held(state, built, cfg, distribution, seeds, classifier, incremental, resume,
-                hooks):
-    """Run the epochs on held shards (all, or with ``resume`` those after ``state.n_iter``)."""
-    n_shards = len(built.futures)
-    factor = lr_factor(distribution.lr_scaling, n_shards) if distribution.sync == "model" else 1
-    chance = _chance_loss(built, cfg) if factor > 1 and not incremental else None
-
-    def train_at(factor):
-        scaled_cfg = scaled(cfg, factor)
-        plan = held.schedule(built, scaled_cfg, distribution, seeds, state.params.dtype,
-                             classifier, factor, warm=not state.loss_curve)
-        note = small_shards(built.rows, plan.batch_size)
-        if note and not resume:
-            warnings.warn(note)
-        _start_optimizer(state, scaled_cfg, incremental, factor, resume)
-        if not resume:
-            state.n_iter = 0
-        return _epochs(state, held.HeldEpochs(plan, incremental), scaled_cfg, built.runner,
-                       built.token, [*hooks, _Guard(chance, factor)], incremental, factor)
-
-    return _with_back_off(state, factor, n_shards, train_at)
-
-
-def _start_optimizer(state, cfg, incremental, factor, resume):
-    """The optimizer state the epochs start from, its SGD rate in the shards' units:
-    the fit's own when resuming (kept in the user's units between attempts), else
-    :func:`~.planning.starting_optimizer`'s. None: a replay before any epoch ran."""
-    if resume and state.optimizer is not None:
-        state.optimizer = optim.scale_rate(state.optimizer, factor)
-    else:
-        state.optimizer = starting_optimizer(state, cfg.hyper, incremental, factor)
-
-
-def _with_back_off(state, factor, n_shards, train_at):
-    """``train_at(factor)``; a fit whose averaged model stops learning (see
-    :class:`_Guard`) starts again from where it began at half the learning-rate
-    scaling, with a warning."""
-    start = copy.deepcopy(state)
-    while True:
-        try:
-            return train_at(factor)
-        except Diverged as exc:
-            factor = _back_off(exc, factor, n_shards)
-            _restore(state, start)
-
-
-def _epochs(state, source, cfg, runner, token, hooks, incremental, factor):
-    """Run ``source``'s epochs in the driver; keep the shards' optimizer state as one
-    (unless interrupted); release what the source still holds. The optimizer state
-    leaves in the user's units, whatever happens."""
-    try:
-        if _run(state, source, cfg, runner, token, hooks, incremental):
-            _keep_optimizer(state, runner, source, token)
-    finally:
-        source.release()
-        state.optimizer = optim.scale_rate(state.optimizer, 1 / factor)
-    return state
-
-
 class Diverged(Exception):
     """The averaged model stopped learning; raised by :class:`_Guard`."""
 
@@ -219,40 +232,36 @@ USELESS = 0.98  # a loss within 2% of a constant prediction's after 3 epochs
 
 
 class _Guard(Hook):
-    """Stops a fit whose learning rate is scaled for averaging (``factor`` > 1) when its
+    """Stops a fit whose learning rate is scaled for averaging (``scale`` > 1) when its
     loss is not finite or, from its third epoch on, within 2% of the loss of the best
     constant prediction (``chance``): the scaled rate has then made the model useless,
     and training on would not mend it. An unscaled fit trains on as scikit-learn's
     would (a non-finite model is then refused when it is stored)."""
 
-    def __init__(self, chance, factor):
-        self.chance, self.factor, self.epochs = chance, factor, 0
+    def __init__(self, chance, scale):
+        self.chance, self.scale, self.epochs = chance, scale, 0
 
     def epoch_end(self, record):
         self.epochs += 1
         loss = record["loss"]
         useless = (self.chance is not None and self.chance > 0 and self.epochs >= 3
                    and loss >= USELESS * self.chance)  # 0: a constant is perfect
-        if self.factor > 1 and (not math.isfinite(loss) or useless):
-            raise Diverged(record["epoch"], loss, self.chance)
+        if self.scale > 1 and (not math.isfinite(loss) or useless):
+            raise Diverged(record["epoch"], loss, self.chance, self.scale)
 
 
-def _back_off(exc, factor, n_shards):
+def _back_off(exc, n_shards):
     """The smaller learning-rate scaling to try after ``exc``, with a warning; or the
     error that says which parameter to change."""
-    epoch, loss, chance = exc.args
+    epoch, loss, chance, scale = exc.args
     what = (f"its loss is {loss:.4g} at epoch {epoch}" if chance is None or loss != loss
             or loss == float("inf") else
             f"its loss is {loss:.4g} at epoch {epoch}, no better than predicting a constant "
             f"({chance:.4g}) would give")
-    if factor <= 1:
-        raise ValueError(
-            f"dasknn: training diverged: {what}, with the learning rate unscaled. Lower "
-            "learning_rate_init, or scale the data (e.g. StandardScaler).") from None
-    smaller = max(1, factor / 2)
+    smaller = max(1, scale / 2)
     warnings.warn(
         f"dasknn: the averaged model of {n_shards} shards diverged ({what}) with the "
-        f"learning rate scaled {factor:g}x; starting again at {smaller:g}x. Set "
+        f"learning rate scaled {scale:g}x; starting again at {smaller:g}x. Set "
         "lr_scaling (None, 'sqrt') or learning_rate_init to choose the rate yourself.")
     return smaller
 
@@ -276,49 +285,28 @@ def _chance_loss(built, cfg):
     return constant_loss(cfg.net.loss, mean, sum(s[2] for s in stats) / weight)
 
 
-def _keep_optimizer(state, runner, source, token):
-    """The shards' optimizer states as one, for ``partial_fit`` and warm starts."""
+def _keep_optimizer(state, runner, source):
+    """The shards' optimizer states as one, for ``partial_fit`` and warm starts: their
+    moments averaged on the cluster, with the client's SGD rate (the schedule has moved
+    it on since the last round)."""
     results = source.last_results()
     if not results:
         return
     try:
-        state.optimizer = gather_optimizer(runner, results, state.optimizer,
-                                           f"dasknn-optstate-{token}")
-    except lost_work():  # the model is complete: a replay would train past the stop
+        averaged = runner.result(runner.submit(tasks.average_states, *results,
+                                               key=f"dasknn-optstate-{source.token}"))
+    except lost_work_errors():  # the model is complete: a replay would train past the stop
         warnings.warn("dasknn: a worker was lost while the optimizer state was gathered; "
                       "a later partial_fit or warm start restarts its moments.")
-
-
-def _train_streaming(state, runner, data, cfg, distribution, targets, seeds, incremental,
-                     resume, hooks):
-    """Fit with 'sgd' or 'adam', streaming X's blocks; updates ``state`` (from its last
-    finished epoch when ``resume``)."""
-    streamed.check_supported(cfg, distribution)
-    token = uuid.uuid4().hex[:12]
-    parts = shards.part_tasks(data, targets, cfg, seeds, token, distribution.device)
-    rows = [r for r in data.X.chunks[0] if r > 0]
-    n_shards = max(1, min(runner.n_workers, len(parts)))
-
-    def train_at(factor):
-        scaled_cfg = scaled(cfg, factor)
-        warmup = warmup_epochs(distribution.warmup, factor) if not state.loss_curve else 0.0
-        _start_optimizer(state, scaled_cfg, incremental, factor, resume)
-        if not resume:
-            state.n_iter = 0
-        source = streamed.StreamedEpochs(runner, parts, rows, scaled_cfg, seeds, token,
-                                         state.optimizer, factor, warmup)
-        return _epochs(state, source, scaled_cfg, runner, token,
-                       [*hooks, _Guard(None, factor)], incremental, factor)
-
-    return _with_back_off(state, lr_factor(distribution.lr_scaling, n_shards), n_shards,
-                          train_at)
+        return
+    state.optimizer = optim.with_rate(averaged, optim.schedule_rate(state.optimizer))
 
 
 # --------------------------------------------------------------------------- L-BFGS
 def fit_lbfgs(state, data, cfg, targets, rng, device="auto"):
     """Full-batch L-BFGS-B on Dask data: loss and gradient tree-summed over shards."""
     seeds = Seeds(rng)
-    with current_runner() as runner:
+    with _columns_named(data), current_runner() as runner:
         built = shards.build(runner, data, targets, cfg._replace(early_stopping=False), seeds,
                              device)
         try:

@@ -16,7 +16,7 @@ from ..maths import scores
 from ..training.batches import batch_size_for
 from ..training.driver import EpochResult
 from . import averaging, tasks
-from .planning import rate_factor, round_plan, sync_steps, warmup_epochs
+from .planning import round_plan, sync_steps
 from .runner import Regroup
 
 
@@ -36,15 +36,14 @@ class Schedule(NamedTuple):
     """Submits epochs: everything about an epoch that does not change between epochs."""
 
     shards: object  # shards.Shards
-    cfg: object  # with the learning rate scaled for averaging
+    cfg: object  # the user's learning rate: ``rate`` scales it in the round tasks
     sync: str
     n_rounds: int
     per_round: list
     batch_size: int
     seeds: object
     classifier: bool
-    factor: float = 1.0  # the learning rate's scaling for averaging
-    warmup: float = 0.0  # epochs over which the scaled rate ramps up
+    rate: object  # planning.RoundRate
 
     def submit(self, epoch, params, starts, learning_rate):
         run = self._gradient_sync if self.sync == "gradient" else self._model_sync
@@ -53,10 +52,10 @@ class Schedule(NamedTuple):
         return Submitted(params, results, summaries, self._validation(epoch, params), at)
 
     def _plan(self, epoch, k, r, first, count, learning_rate):
-        warm = rate_factor(epoch + r / self.n_rounds, self.warmup, self.factor)
-        return tasks.Plan(self.seeds(1, epoch, k), first, count,
+        warm = self.rate.warm(epoch + r / self.n_rounds)
+        return tasks.Plan(self.seeds.round(epoch, k), first, count,
                           min(self.batch_size, self.shards.rows[k]), self.cfg.shuffle,
-                          learning_rate, warm)
+                          learning_rate, self.rate.scale, warm)
 
     def _model_sync(self, epoch, params, starts, lr):
         """Rounds of local steps on every shard, each followed by a tree of averages."""
@@ -101,16 +100,15 @@ class Schedule(NamedTuple):
                 for k, s in enumerate(sh.futures)]
 
 
-def schedule(shards, cfg, distribution, seeds, dtype, classifier, factor=1.0, warm=True):
-    """Fix rounds and batches per epoch for ``cfg`` (its rate already scaled by
-    ``factor``), and the warm-up of that rate (none when not ``warm``: a model that
-    has trained before, in ``partial_fit`` or a warm start)."""
+def schedule(shards, cfg, distribution, seeds, rate, classifier):
+    """Fix rounds and batches per epoch for ``cfg``, at the learning rate's scaling and
+    warm-up ``rate`` (a :class:`~.planning.RoundRate`)."""
     batch_size = batch_size_for(cfg.batch_size, sum(shards.rows))
-    steps = sync_steps(distribution, cfg.net.layout, batch_size, dtype, len(shards.futures))
+    steps = sync_steps(distribution, cfg.net.layout, batch_size, shards.dtype,
+                       len(shards.futures))
     n_rounds, per_round = round_plan(shards.rows, batch_size, steps)
     return Schedule(shards, cfg, distribution.sync, n_rounds, per_round, batch_size, seeds,
-                    classifier, factor,
-                    warmup_epochs(distribution.warmup, factor) if warm else 0.0)
+                    classifier, rate)
 
 
 def may_run_ahead(state, cfg, incremental, epoch):
@@ -128,9 +126,9 @@ def may_run_ahead(state, cfg, incremental, epoch):
 
 
 class HeldEpochs:
-    """Epoch source of the held strategy. ``box`` holds the epoch being finished
+    """Epoch source of the held strategy. ``in_flight`` holds the epoch being finished
     first, then the next one when it was submitted ahead; :meth:`release` frees
-    whatever is still there.
+    whatever is still there, and the shards.
 
     An epoch submitted ahead runs while the client still handles the one before, so
     the client's clock cannot time it: it ends when its last average is complete, as
@@ -141,11 +139,13 @@ class HeldEpochs:
     """
 
     def __init__(self, schedule, incremental):
-        self.schedule, self.incremental, self.box = schedule, incremental, []
-        self.n_train = sum(schedule.shards.rows)
+        self.schedule, self.incremental, self.in_flight = schedule, incremental, []
+        self.shards = schedule.shards
+        self.token = self.shards.token
+        self.n_train = sum(self.shards.rows)
         self.ended = None  # when the last gathered epoch's last average was complete
         # in-process (no Client) a task runs when submitted: nothing to gain by running ahead
-        self.concurrent = hasattr(schedule.shards.runner, "client")
+        self.concurrent = hasattr(self.shards.runner, "client")
 
     def epoch(self, epoch, state):
         ahead = self._advance(epoch, state)
@@ -154,35 +154,36 @@ class HeldEpochs:
             # the workers go on to the next epoch without waiting for us
             next_rate = optim.schedule_rate(
                 optim.end_epoch(state.optimizer, cfg.hyper, state.t + self.n_train))
-            self.box.append(self.schedule.submit(epoch + 1, self.box[0].params,
-                                                 self.box[0].results, next_rate))
-        return self._finish(state, self.box[0], ahead)
+            current = self.in_flight[0]
+            self.in_flight.append(self.schedule.submit(epoch + 1, current.params,
+                                                       current.results, next_rate))
+        return self._finish(state, self.in_flight[0], ahead)
 
     def _advance(self, epoch, state):
-        """Make ``box[0]`` epoch ``epoch``: submit it from the state's model (the first
-        epoch) or from the previous epoch, unless it was submitted ahead (then return
-        True). Workers that joined since the shards were built stop the source first
-        (:class:`Regroup`)."""
+        """Make ``in_flight[0]`` epoch ``epoch``: submit it from the state's model (the
+        first epoch) or from the previous epoch, unless it was submitted ahead (then
+        return True). Workers that joined since the shards were built stop the source
+        first (:class:`Regroup`)."""
         rate = optim.schedule_rate(state.optimizer)
-        shards = self.schedule.shards
-        if self.box and shards.runner.joined(len(shards.futures), shards.n_parts):
+        if self.in_flight and self.shards.runner.joined(len(self.shards.futures),
+                                                        self.shards.n_parts):
             raise Regroup
-        if not self.box:
-            starts = [state.optimizer] * len(self.schedule.shards.futures)
-            self.box.append(self.schedule.submit(epoch, state.params, starts, rate))
+        if not self.in_flight:
+            starts = [state.optimizer] * len(self.shards.futures)
+            self.in_flight.append(self.schedule.submit(epoch, state.params, starts, rate))
             return False
-        previous, ahead = self.box[0], len(self.box) == 2
+        previous, ahead = self.in_flight[0], len(self.in_flight) == 2
         if not ahead:
-            self.box.append(self.schedule.submit(epoch, previous.params, previous.results,
-                                                 rate))
-        self.box.pop(0)
-        self.schedule.shards.runner.release(previous)
+            self.in_flight.append(self.schedule.submit(epoch, previous.params,
+                                                       previous.results, rate))
+        self.in_flight.pop(0)
+        self.shards.runner.release(previous)
         return ahead
 
     def _finish(self, state, current, ahead):
         """Gather an epoch's scalars, checkpoint and validation statistics; time it
         from the workers' clocks when it was submitted ahead."""
-        rounds, params, stats = self.schedule.shards.runner.gather(
+        rounds, params, stats = self.shards.runner.gather(
             [current.summaries, current.params, current.validation])
         state.params = np.asarray(params)
         loss = sum(r[0] for r in rounds) / max(1, sum(r[1] for r in rounds))
@@ -191,15 +192,16 @@ class HeldEpochs:
             val = lambda _p: scores.combine(stats, self.schedule.classifier)  # noqa: E731
         previous, self.ended = self.ended, max((r[4] for r in rounds), default=None)
         seconds = _span(previous, current.at, self.ended) if ahead else None
-        return EpochResult(loss, self.n_train, val, rounds, len(self.schedule.shards.futures),
-                           seconds)
+        return EpochResult(loss, self.n_train, val, rounds, len(self.shards.futures),
+                           seconds, self.schedule.rate.scale)
 
     def last_results(self):
         """The shards' last round results of the last finished epoch."""
-        return self.box[0].results
+        return self.in_flight[0].results
 
     def release(self):
-        self.schedule.shards.runner.release(self.box)
+        """Drop the epochs in flight and the shards."""
+        self.shards.runner.release(self.in_flight, self.shards.futures)
 
 
 def _span(previous_end, submitted, end):

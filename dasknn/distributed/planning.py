@@ -10,36 +10,52 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..maths import optimizers as optim
 from ..training.config import check_validation_size
 
 
 class Distribution(NamedTuple):
-    """How to distribute: our keyword-only estimator parameters."""
+    """How to distribute: the estimators' keyword-only parameters of that name (their
+    defaults live in the estimators alone)."""
 
-    sync: str = "model"  # 'model' (local SGD + averaging) or 'gradient'
-    sync_steps: object = "auto"  # local steps between averages, or 'auto'
-    lr_scaling: str | None = "linear"  # learning-rate rule for W averaged shards
-    warmup: object = "auto"  # epochs over which the scaled rate ramps up, or 'auto'
-    persist: object = "auto"  # hold the data on the cluster (True) or stream it (False)
-    device: str = "auto"  # 'auto' follows the chunks, 'cuda' / 'cpu' move them
+    sync: str  # 'model' (local SGD + averaging) or 'gradient'
+    sync_steps: object  # local steps between averages, or 'auto'
+    lr_scaling: str | None  # learning-rate rule for W averaged shards
+    warmup: object  # epochs over which the scaled rate ramps up, or 'auto'
+    persist: object  # hold the data on the cluster (True) or stream it (False), or 'auto'
+    device: str  # 'auto' follows the chunks, 'cuda' / 'cpu' move them
 
 
 class Seeds:
-    """Deterministic seeds for every shard, epoch and part of a fit.
+    """Deterministic seeds of a fit, one stream per use, drawn once from its random
+    state: the same fit, layout and seed give the same model wherever tasks run.
 
     Examples
     --------
     >>> seeds = Seeds(np.random.RandomState(0))
-    >>> seeds(1, 0, 2) == seeds(1, 0, 2), seeds(1, 0, 2) == seeds(1, 0, 3)
+    >>> seeds.round(0, 2) == seeds.round(0, 2), seeds.round(0, 2) == seeds.round(0, 3)
     (True, False)
     """
+
+    SPLIT, ROUND, BLOCK_ORDER = 0, 1, 2  # the streams
 
     def __init__(self, rng):
         self.base = int(rng.randint(np.iinfo(np.int32).max))
 
-    def __call__(self, *path):
+    def _draw(self, *path):
         return int(np.random.SeedSequence([self.base, *path]).generate_state(1)[0])
+
+    def split(self, block):
+        """The validation split of row block ``block``."""
+        return self._draw(self.SPLIT, block)
+
+    def round(self, epoch, shard, *block):
+        """A shard's shuffle and dropout masks in an epoch's round (streamed: the
+        ``block`` it visits)."""
+        return self._draw(self.ROUND, epoch, shard, *block)
+
+    def block_order(self, epoch, shard):
+        """The order a streamed shard visits its blocks in an epoch."""
+        return self._draw(self.BLOCK_ORDER, epoch, shard)
 
 
 def lr_factor(rule, n_shards):
@@ -75,32 +91,27 @@ def warmup_epochs(setting, factor):
     return float(setting)
 
 
-def rate_factor(progress, warmup, factor):
-    """What multiplies the scaled rate after ``progress`` epochs of a fit: it ramps
-    linearly from the unscaled rate (``1 / factor``) to 1 over ``warmup`` epochs.
+class RoundRate(NamedTuple):
+    """How a fit's rounds scale the user's learning rate: by ``scale``
+    (:func:`lr_factor`), ramped up over ``warmup`` epochs. Optimizer states and the
+    :class:`~dasknn.training.config.Config` keep the user's rate; a round's task
+    applies these factors (:func:`~.tasks.at_step_size`)."""
 
-    Examples
-    --------
-    >>> rate_factor(0.0, 1.0, 16), rate_factor(0.5, 1.0, 16), rate_factor(2.0, 1.0, 16)
-    (0.0625, 0.53125, 1.0)
-    """
-    if not warmup or progress >= warmup or factor <= 1:
-        return 1.0
-    return (1.0 + (factor - 1.0) * progress / warmup) / factor
+    scale: float = 1.0
+    warmup: float = 0.0  # epochs
 
+    def warm(self, progress):
+        """The share of the scaled rate a round trains at after ``progress`` epochs:
+        from the unscaled rate (``1 / scale``) linearly up to 1 over the warm-up.
 
-def scaled(cfg, factor):
-    """``cfg`` with its initial learning rate multiplied by ``factor``."""
-    return cfg._replace(hyper=cfg.hyper._replace(
-        learning_rate_init=cfg.hyper.learning_rate_init * factor))
-
-
-def starting_optimizer(state, hyper, incremental, factor):
-    """The optimizer state a fit starts from: a fresh one, or (``partial_fit``, warm
-    start) the stored one with its SGD rate in the shards' scaled units."""
-    if state.optimizer is None or not incremental:
-        return optim.init(state.params, hyper, np)
-    return optim.scale_rate(state.optimizer, factor)
+        Examples
+        --------
+        >>> [RoundRate(16, 1.0).warm(p) for p in (0.0, 0.5, 2.0)]
+        [0.0625, 0.53125, 1.0]
+        """
+        if not self.warmup or progress >= self.warmup or self.scale <= 1:
+            return 1.0
+        return (1.0 + (self.scale - 1.0) * progress / self.warmup) / self.scale
 
 
 def auto_sync_steps(layout, batch_size, dtype, target_seconds=1.0):
@@ -151,17 +162,21 @@ SMALL_SHARD_BATCHES = 32  # fewer minibatches a shard an epoch than this: warn
 
 
 def small_shards(rows, batch_size):
-    """A warning's text when the shards hold few minibatches each, else None."""
+    """A warning's text when the smallest shard holds few minibatches, else None.
+
+    Examples
+    --------
+    >>> print(small_shards([3000, 40], 200))  # doctest: +ELLIPSIS
+    dasknn: the 2 shards hold 40 to 3000 training rows; the smallest trains 1 ...
+    """
     batches = min(math.ceil(n / batch_size) for n in rows)
     if len(rows) < 2 or batches >= SMALL_SHARD_BATCHES:
         return None
-    return (f"dasknn: each of the {len(rows)} shards holds about {min(rows)} training rows "
-            f"({batches} minibatches an epoch). Averaging that many small shards needs more "
-            "epochs than scikit-learn for the same accuracy (measured: 16 shards of 5,600 "
-            "rows were 2.5 points and 64 shards of 2,800 rows 10 points below scikit-learn "
-            "after 5 epochs; 16 shards of 11,000 rows 0.3 points). Use fewer "
-            "workers (or threads per worker), more data, or keep max_iter and tol at their "
-            "defaults so that the fit runs until it converges.")
+    return (f"dasknn: the {len(rows)} shards hold {min(rows)} to {max(rows)} training rows; "
+            f"the smallest trains {batches} minibatch(es) an epoch. Averaging many small "
+            "shards needs more epochs than scikit-learn for the same accuracy: use fewer "
+            "workers (or threads per worker), more data, or leave max_iter and tol at "
+            "their defaults so that the fit runs until it converges.")
 
 
 def val_fraction(cfg):

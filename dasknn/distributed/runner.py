@@ -26,11 +26,12 @@ class Regroup(Exception):
 
 class InlineRunner:
     """Runs every task immediately in this process (dask's local scheduler for data),
-    for ``n_workers`` training slots (1 without a Client; more to simulate a cluster,
+    for ``n_slots`` training slots (1 without a Client; more to simulate a cluster,
     see :func:`simulated_slots`)."""
 
-    def __init__(self, n_workers=1):
-        self.n_workers = n_workers
+    def __init__(self, n_slots=1):
+        self.n_slots = n_slots
+        self.slots = [None] * n_slots
 
     def parts(self, delayed_parts, source=None, keys=()):
         return list(dask.compute(*delayed_parts)), [None] * len(delayed_parts)
@@ -110,8 +111,8 @@ class ClusterRunner:
     def refresh(self):
         """Read the cluster's training slots again (workers that joined, restarted or
         left since)."""
-        self.workers = training_slots(_wait_for_workers(self.client))
-        self.n_workers = len(self.workers)
+        self.slots = training_slots(_wait_for_workers(self.client))
+        self.n_slots = len(self.slots)
 
     def connected(self):
         return watchdog.connected(self.client)
@@ -125,11 +126,6 @@ class ClusterRunner:
             return False
         self.refresh()
         return True
-
-    def publish(self, fit_id, record, max_iter):
-        """Log an epoch's record as a Dask event on the topic :data:`TOPIC`."""
-        in_contact(self.client).log_event(TOPIC, {"fit": fit_id, "max_iter": max_iter,
-                                                  "time": time.time(), **record})
 
     def parts(self, delayed_parts, source=None, keys=()):
         """Start computing the parts; return their futures and the workers of each.
@@ -178,7 +174,7 @@ class ClusterRunner:
     def homes(self, where, groups):
         """The worker slot each group of parts trains on (see
         :func:`~dasknn.distributed.planning.plan_homes`)."""
-        return plan_homes(self.workers, where, groups)
+        return plan_homes(self.slots, where, groups)
 
     def free_memory(self):
         """Bytes the workers may still use under their memory limits (None when a
@@ -214,7 +210,7 @@ class ClusterRunner:
         watchdog.wait(self.client, items)
         try:
             return self.client.gather(items)
-        except lost_work() as exc:  # replayed: the traceback is Dask's own, and a cycle
+        except lost_work_errors() as exc:  # replayed: the traceback is Dask's own, and a cycle
             watchdog.uncycle(exc)
             raise
 
@@ -234,7 +230,14 @@ class ClusterRunner:
                 f.release()
 
 
-def lost_work():
+def publish(fit, record):
+    """Log an epoch's ``record`` of ``fit`` (a :class:`~dasknn.training.hooks.Fit` on a
+    cluster) as a Dask event on the topic :data:`~dasknn.training.hooks.TOPIC`."""
+    in_contact(fit.client).log_event(TOPIC, {"fit": fit.id, "max_iter": fit.max_iter,
+                                             "time": time.time(), **record})
+
+
+def lost_work_errors():
     """Exceptions meaning a worker died with our work: replay from the checkpoint
     (``wait`` on several futures raises the plural ``FuturesCancelledError``)."""
     from distributed import KilledWorker, client

@@ -10,25 +10,30 @@ from . import tasks
 from .planning import contiguous_groups, part_rows, shard_sizes, val_fraction, validation_counts
 
 
-class Data(NamedTuple):
-    """Dask arrays of one fit, rows chunked alike."""
+def n_shards(runner, n_parts):
+    """Shards of a fit: one per training slot, at most one per part.
 
-    X: object
-    y: object
-    sample_weight: object
+    Examples
+    --------
+    >>> from dasknn.distributed.runner import InlineRunner
+    >>> n_shards(InlineRunner(8), 5), n_shards(InlineRunner(2), 5)
+    (5, 2)
+    """
+    return max(1, min(runner.n_slots, n_parts))
 
 
 def part_tasks(data, targets, cfg, seeds, token, device):
     """One delayed :func:`~dasknn.distributed.tasks.make_part` per non-empty row block
-    of X (``dasknn-part-<i>``)."""
+    of X (``dasknn-part-<i>``) of ``data`` (a :class:`~.data.DaskData`)."""
     blocks = [data.X.to_delayed().ravel(), data.y.to_delayed().ravel()]
     blocks.append(data.sample_weight.to_delayed().ravel() if data.sample_weight is not None
                   else [None] * len(blocks[0]))
     make = dask.delayed(tasks.make_part, pure=True)
     rows = data.X.chunks[0]
     held_out = iter(validation_counts(rows, val_fraction(cfg)))  # one per non-empty block
-    delayed = [make(x, y, w, targets, data.X.dtype, next(held_out), seeds(0, i), device,
-                    rows[i], dask_key_name=f"dasknn-part-{i}-{token}")
+    encoding = tasks.Encoding(targets, data.X.dtype, device)
+    delayed = [make(x, y, w, encoding, next(held_out), seeds.split(i), rows[i],
+                    dask_key_name=f"dasknn-part-{i}-{token}")
                for i, (x, y, w) in enumerate(zip(*blocks)) if rows[i] > 0]
     if not delayed:
         raise ValueError("X has no rows: every block is empty.")
@@ -45,6 +50,7 @@ class Shards(NamedTuple):
     val_rows: list
     token: str
     n_parts: int  # row blocks the shards are built from
+    dtype: object  # of X and the parameters
 
     def submit(self, fn, *args, key, k=None):
         """Submit a task of this fit (``key`` gets the fit's token), on shard ``k``'s worker."""
@@ -59,9 +65,8 @@ def build(runner, data, targets, cfg, seeds, device="auto"):
     token = uuid.uuid4().hex[:12]
     delayed = part_tasks(data, targets, cfg, seeds, token, device)  # refuses an empty X
     rows = part_rows(data.X.chunks[0], cfg)
-    n_shards = max(1, min(runner.n_workers, len(rows)))
     # contiguous groups: the model does not depend on where the scheduler put a part
-    groups = contiguous_groups(len(rows), n_shards)
+    groups = contiguous_groups(len(rows), n_shards(runner, len(rows)))
     sizes = shard_sizes(rows, groups, cfg)
     keys = [k for k, r in zip(_row_block_keys(data.X), data.X.chunks[0]) if r > 0]
     parts, where = runner.parts(delayed, data.X, keys)
@@ -77,7 +82,7 @@ def build(runner, data, targets, cfg, seeds, device="auto"):
         runner.release(parts, shards)
         raise
     return Shards(runner, shards, homes, [s[0] for s in sizes], [s[1] for s in sizes], token,
-                  len(rows))
+                  len(rows), data.X.dtype)
 
 
 def _row_block_keys(X):

@@ -17,7 +17,8 @@ from ..maths import optimizers as optim
 from ..training.batches import batch_size_for
 from ..training.driver import EpochResult
 from . import averaging, tasks
-from .planning import contiguous_groups, rate_factor
+from .planning import contiguous_groups
+from .shards import n_shards
 from .runner import Regroup
 
 
@@ -35,32 +36,35 @@ def check_supported(cfg, distribution):
 
 
 class StreamedEpochs:
-    """Epoch source of the streamed strategy. ``starts`` holds each shard's last
-    round result (its optimizer state), updated as rounds finish, so the caller can
-    release whatever is current whatever happens."""
+    """Epoch source of the streamed strategy over ``parts`` (one delayed part per
+    non-empty row block of ``rows`` rows). ``starts`` holds each shard's last round
+    result (its optimizer state), updated as rounds finish, so that :meth:`release`
+    frees whatever is current whatever happens."""
 
-    def __init__(self, runner, parts, rows, cfg, seeds, token, start, factor=1.0, warmup=0.0):
+    def __init__(self, runner, parts, rows, cfg, seeds, rate, token):
         self.runner, self.parts, self.rows, self.cfg = runner, parts, rows, cfg
-        self.factor, self.warmup = factor, warmup
-        self.seeds, self.token = seeds, token
-        n_shards = max(1, min(runner.n_workers, len(parts)))
-        self.groups = [list(g) for g in contiguous_groups(len(parts), n_shards)]
-        self.homes = runner.workers[:n_shards]
+        self.seeds, self.rate, self.token = seeds, rate, token
+        count = n_shards(runner, len(parts))
+        self.groups = [list(g) for g in contiguous_groups(len(parts), count)]
+        self.homes = runner.slots[:count]
         self.batch_size = batch_size_for(cfg.batch_size, sum(rows))
-        self.initial = start
-        self.starts = [start] * n_shards
+        self.starts, self.initial = [], None
         self.first = True
 
     def epoch(self, epoch, state):
         if not self.first and self.runner.joined(len(self.homes), len(self.parts)):
             raise Regroup  # workers joined: the engine re-plans the shards
-        self.first = False
+        if self.first:
+            self.initial = state.optimizer
+            self.starts = [state.optimizer] * len(self.homes)
+            self.first = False
         run = _Epoch(self, epoch)
         params, self.starts[:], summaries = run.run(state.params, self.starts,
                                                     optim.schedule_rate(state.optimizer))
         state.params = np.asarray(params)
         loss = sum(s[0] for s in summaries) / max(1, sum(s[1] for s in summaries))
-        return EpochResult(loss, sum(self.rows), None, summaries, len(self.homes))
+        return EpochResult(loss, sum(self.rows), None, summaries, len(self.homes),
+                           rate_scale=self.rate.scale)
 
     def last_results(self):
         """The shards' last round results (empty before any round ran)."""
@@ -73,19 +77,20 @@ class StreamedEpochs:
 class _Epoch:
     """One epoch of rounds, each training every shard on one of its blocks."""
 
-    def __init__(self, plan, epoch):
-        self.p, self.epoch = plan, epoch
+    def __init__(self, source, epoch):
+        self.source, self.epoch = source, epoch
         self.orders = [
-            [g[i] for i in np.random.RandomState(plan.seeds(2, epoch, k)).permutation(len(g))]
-            if plan.cfg.shuffle else list(g)
-            for k, g in enumerate(plan.groups)
+            [g[i] for i in np.random.RandomState(source.seeds.block_order(epoch, k))
+             .permutation(len(g))]
+            if source.cfg.shuffle else list(g)
+            for k, g in enumerate(source.groups)
         ]
         self.n_rounds = max(len(o) for o in self.orders)
 
     def _blocks(self, r):
         """Futures of round ``r``'s blocks, one per shard that still has one."""
-        p = self.p
-        return {k: self._track(p.runner.compute(p.parts[order[r]]))
+        source = self.source
+        return {k: self._track(source.runner.compute(source.parts[order[r]]))
                 for k, order in enumerate(self.orders) if r < len(order)}
 
     def _track(self, future):
@@ -101,28 +106,30 @@ class _Epoch:
         try:
             return self._rounds(params, list(starts), learning_rate)
         except BaseException:  # a bad block, say: leave no tasks behind on the cluster
-            self.p.runner.release(list(self.submitted))
+            self.source.runner.release(list(self.submitted))
             raise
 
     def _submit(self, fn, *args, key, worker=None):
-        return self._track(self.p.runner.submit(
-            fn, *args, key=f"{key}-{self.p.token}", worker=worker))
+        return self._track(self.source.runner.submit(
+            fn, *args, key=f"{key}-{self.source.token}", worker=worker))
 
     def _plan(self, k, r, learning_rate):
-        n = self.p.rows[self.orders[k][r]]
-        size = min(self.p.batch_size, n)
-        warm = rate_factor(self.epoch + r / self.n_rounds, self.p.warmup, self.p.factor)
-        return tasks.Plan(self.p.seeds(1, self.epoch, k, r), 0, math.ceil(n / size), size,
-                          self.p.cfg.shuffle, learning_rate, warm)
+        source = self.source
+        n = source.rows[self.orders[k][r]]
+        size = min(source.batch_size, n)
+        warm = source.rate.warm(self.epoch + r / self.n_rounds)
+        return tasks.Plan(source.seeds.round(self.epoch, k, r), 0, math.ceil(n / size), size,
+                          source.cfg.shuffle, learning_rate, source.rate.scale, warm)
 
     def _rounds(self, params, starts, learning_rate):
-        runner, e = self.p.runner, self.epoch
+        source, e = self.source, self.epoch
+        runner = source.runner
         summaries, pending = [], self._blocks(0)
         for r in range(self.n_rounds):
             ahead = self._blocks(r + 1) if r + 1 < self.n_rounds else {}
             results = {k: self._submit(tasks.train_round, params, starts[k], block,
-                                       self._plan(k, r, learning_rate), self.p.cfg,
-                                       key=f"dasknn-round-{e}-{r}-{k}", worker=self.p.homes[k])
+                                       self._plan(k, r, learning_rate), source.cfg,
+                                       key=f"dasknn-round-{e}-{r}-{k}", worker=source.homes[k])
                        for k, block in pending.items()}
             params, summary = averaging.submit(self._submit, list(results.values()), params,
                                                f"dasknn-average-{e}-{r}")

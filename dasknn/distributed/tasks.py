@@ -58,15 +58,23 @@ def _check_rows(X, y, sw, rows):
                                            f"{X.shape[0]}"))
 
 
-def make_part(X, y, sw, targets, dtype, n_val, seed, device="auto", rows=None):
+class Encoding(NamedTuple):
+    """How a block becomes a part: its targets' encoding, dtype and device."""
+
+    targets: object  # maths.targets.Targets
+    dtype: object
+    device: str = "auto"  # 'cuda' moves a numpy block to the GPU, 'cpu' a GPU block home
+
+
+def make_part(X, y, sw, encoding, n_val, seed, rows=None):
     """Check and encode one block; hold out ``n_val`` of its rows (drawn with ``seed``)
     for validation.
 
-    ``targets`` (a :class:`~dasknn.maths.targets.Targets`) encodes ``y`` in ``dtype``.
-    The block stays in its namespace (numpy or CuPy); ``device='cuda'`` moves a
-    numpy block to the GPU, ``device='cpu'`` brings a GPU block to the host.
-    ``rows`` is the block's row count as X's chunk sizes give it, if known.
+    ``encoding`` (an :class:`Encoding`) encodes ``y`` with its targets in its dtype;
+    the block stays in its namespace (numpy or CuPy) unless the encoding's device
+    moves it. ``rows`` is the block's row count as X's chunk sizes give it, if known.
     """
+    targets, dtype, device = encoding
     _check_rows(X, y, sw, rows)
     X = as_dtype(move_to_device(X, device), dtype)
     if isinstance(X, np.ndarray):  # a pandas partition's values come column-major:
@@ -128,7 +136,7 @@ def _wrong_chunks(what):
 
 
 class Plan(NamedTuple):
-    """Which minibatches of its shard a slot runs in one round."""
+    """Which minibatches of its shard a slot runs in one round, and at what rate."""
 
     seed: int
     first_batch: int
@@ -136,7 +144,8 @@ class Plan(NamedTuple):
     batch_size: int
     shuffle: bool
     learning_rate: float | None  # the schedule's current rate ('sgd'), else None
-    rate_factor: float = 1.0  # multiplies the step size this round (warm-up)
+    scale: float = 1.0  # the rate's scaling for averaging (see planning.lr_factor)
+    warm: float = 1.0  # the warm-up's share of that scaled rate this round
 
 
 class RoundResult(NamedTuple):
@@ -161,20 +170,30 @@ def _optimizer_of(start):
     return start.opt_state if isinstance(start, RoundResult) else start
 
 
+def at_step_size(opt, cfg, plan):
+    """The optimizer state and config of a round at its step size: the user's rate
+    (``cfg`` and ``opt`` hold it, the schedule's current SGD rate in ``plan``) times
+    the averaging scale times the warm-up share. The one place a rate is scaled."""
+    opt = optim.with_rate(opt, plan.learning_rate)
+    for factor in (plan.scale, plan.warm):
+        if factor != 1.0:
+            opt = optim.scale_rate(opt, factor)
+            cfg = cfg._replace(hyper=cfg.hyper._replace(
+                learning_rate_init=cfg.hyper.learning_rate_init * factor))
+    return opt, cfg
+
+
 def train_round(params, start, shard, plan, cfg):
     """Run a round of local minibatch steps from ``params`` (host numpy).
 
     ``start`` is this shard's previous :class:`RoundResult` (its optimizer state
-    carries over, on the shard's device) or an initial optimizer state. Returns the
-    new parameters on the host, ready to be averaged.
+    carries over, on the shard's device) or an initial optimizer state; ``cfg`` and
+    the optimizer states hold the user's learning rate, which :func:`at_step_size`
+    scales for this round. Returns the new parameters on the host, ready to be averaged.
     """
     xp = namespace_of(shard.X)
-    opt = state_to_namespace(_optimizer_of(start), xp, like=shard.X)
-    opt = optim.with_rate(opt, plan.learning_rate)
-    if plan.rate_factor != 1.0:
-        opt, cfg = optim.scale_rate(opt, plan.rate_factor), cfg._replace(
-            hyper=cfg.hyper._replace(
-                learning_rate_init=cfg.hyper.learning_rate_init * plan.rate_factor))
+    opt, cfg = at_step_size(state_to_namespace(_optimizer_of(start), xp, like=shard.X), cfg,
+                            plan)
     tic = time.perf_counter()
     batches = _round_batches(shard.X.shape[0], plan, xp, like=shard.X)
     with roomy_heap():

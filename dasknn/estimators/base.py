@@ -8,7 +8,6 @@ distributed engine, and stores what it returns.
 """
 
 import copy
-import inspect
 import numbers
 
 import numpy as np
@@ -18,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..distributed import engine
 from ..distributed import predict as dask_predict
-from ..distributed.data import is_dask, prepare_X
+from ..distributed.data import feature_names, is_dask, prepare_fit, prepare_X
 from ..distributed.planning import Distribution
 from ..distributed.runner import workers_warming
 from ..distributed.watchdog import SchedulerLost
@@ -172,13 +171,17 @@ class BaseMLP(BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data ``X`` and targets ``y``.
 
+        In-memory ``X`` trains in this process. A Dask array or DataFrame trains
+        data-parallel on the workers of the current ``distributed`` Client, or on dask's
+        local scheduler when there is none; ``history_`` then records each epoch.
+
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask collection} of shape (n_samples, n_features)
             The input data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        y : array-like or dask collection of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (classification) or real numbers (regression).
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like or dask array of shape (n_samples,), default=None
             Sample weights.
 
         Returns
@@ -238,11 +241,12 @@ class BaseMLP(BaseEstimator):
 
     def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
         """Train on Dask collections with the distributed engine; the workers warm up
-        while the labels and chunk sizes are read."""
-        with workers_warming(getattr(X, "dtype", None)), inputs.dask_columns_named(X):
-            data, targets = inputs.dask(self, X, y, sample_weight, incremental, first_pass)
+        while the input is prepared (chunk sizes, labels) in one pass."""
+        with workers_warming(getattr(X, "dtype", None)):
+            data = prepare_fit(X, y, sample_weight, is_classifier(self))
+            inputs.dask_features(self, data, reset=first_pass)
+            targets = self._learn_targets(data.y_sample, incremental)
             rng, cfg = self._prepare(data.X.shape[1], targets, data.X.dtype, first_pass, True)
-            # the engine starts a fresh optimizer itself, at its scaled learning rate
             state = self._fit_state(cfg, incremental, np, like=None, fresh_optimizer=False)
             try:
                 self._train_dask(state, data, cfg, targets, rng, incremental)
@@ -259,8 +263,7 @@ class BaseMLP(BaseEstimator):
         distribution = Distribution(sync=self.sync, sync_steps=self.sync_steps,
                                     lr_scaling=self.lr_scaling, warmup=self.warmup,
                                     persist=self.persist, device=self.device)
-        return engine.fit_stochastic(state, data, cfg, distribution, targets, rng,
-                                     is_classifier(self), incremental)
+        return engine.fit_stochastic(state, data, cfg, distribution, targets, rng, incremental)
 
     def _prepare(self, n_features, targets, dtype, first_pass, distributed):
         """Output width, initial weights on a first pass, and the loop's Config."""
@@ -299,15 +302,19 @@ class BaseMLP(BaseEstimator):
 
     def _config(self, layout, distributed=False):
         hyper = optim.Hyper(
-            self.solver, self.learning_rate_init, self.learning_rate, self.momentum,
-            self.nesterovs_momentum, self.power_t, self.beta_1, self.beta_2, self.epsilon,
+            solver=self.solver, learning_rate_init=self.learning_rate_init,
+            schedule=self.learning_rate, momentum=self.momentum,
+            nesterov=self.nesterovs_momentum, power_t=self.power_t, beta_1=self.beta_1,
+            beta_2=self.beta_2, epsilon=self.epsilon,
         )
-        net = self._network(layout)._replace(dropout=self._dropout_rates())
         return Config(
-            net, hyper, self.max_iter, self.batch_size, self.shuffle,
-            self.tol, self.n_iter_no_change, self.early_stopping, self.validation_fraction,
-            is_classifier(self) and self.n_outputs_ == 1, self.verbose, self.max_fun,
-            progress_wanted(self.progress, distributed),
+            net=self._network(layout)._replace(dropout=self._dropout_rates()),
+            hyper=hyper, max_iter=self.max_iter, batch_size=self.batch_size,
+            shuffle=self.shuffle, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            stratify=is_classifier(self) and self.n_outputs_ == 1, verbose=self.verbose,
+            max_fun=self.max_fun, progress=progress_wanted(self.progress, distributed),
         )
 
     def _fit_state(self, cfg, incremental, xp, like, fresh_optimizer=True):
@@ -373,7 +380,7 @@ class BaseMLP(BaseEstimator):
         check_is_fitted(self)
         if is_dask(X):
             dX = prepare_X(X, lengths=False)
-            inputs.check_features(self, X, dX)
+            inputs.check_features(self, dX.shape[1], feature_names(X))
             return dask_predict.lazy(self._model(snapshot=True), X, dX, method)
         return self._model().predict(inputs.for_prediction(self, X), method)
 
@@ -381,7 +388,7 @@ class BaseMLP(BaseEstimator):
         if is_dask(X):
             check_is_fitted(self)
             dX = prepare_X(X)
-            inputs.check_features(self, X, dX)
+            inputs.check_features(self, dX.shape[1], feature_names(X))
             return dask_predict.score(self._model(snapshot=True), dX, y, sample_weight,
                                       is_classifier(self))
         return in_memory_score(X, y, sample_weight=sample_weight)
@@ -423,13 +430,6 @@ class BaseMLP(BaseEstimator):
                 setattr(sk, name, copy.deepcopy(value))  # nothing shared with this model
         self._export_extra(sk)
         return sk
-
-    def __setstate__(self, state):
-        # a model saved before a parameter existed gets its default
-        for name, param in inspect.signature(type(self).__init__).parameters.items():
-            if param.default is not param.empty:
-                state.setdefault(name, param.default)
-        super().__setstate__(state)
 
     def _sklearn_params(self):
         sk_names = self._sklearn_class()().get_params(deep=False)

@@ -9,8 +9,6 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from ..distributed import checks
-from ..distributed import data as dask_data
-from ..distributed.shards import Data
 from ..maths.namespace import (
     host_dtype,
     is_array_api_input,
@@ -18,7 +16,7 @@ from ..maths.namespace import (
     to_host,
     to_namespace,
 )
-from .validation import check_sample_weight, refuse_zero_weights
+from .validation import check_sample_weight
 
 
 def in_memory(est, X, y, sample_weight, incremental, reset):
@@ -55,17 +53,13 @@ def _host_if_array(a):
     return to_host(a) if is_array_api_input(a) else a
 
 
-def dask(est, X, y, sample_weight, incremental, reset):
-    """``(Data, targets)`` for a distributed fit; only chunk sizes, the label set and
-    whether any weight is non-zero are computed."""
-    data = Data(*dask_data.prepare(X, y, sample_weight))
-    if data.sample_weight is not None:
-        refuse_zero_weights(bool((data.sample_weight != 0).any().compute()))
+def dask_features(est, data, reset):
+    """Remember (``reset``) or check the width and column names of Dask training data
+    (a :class:`~dasknn.distributed.data.DaskData`)."""
     if reset:
-        set_features(est, data.X.shape[1], dask_data.feature_names(X))
+        set_features(est, data.X.shape[1], data.feature_names)
     else:
-        check_features(est, X, data.X)
-    return data, est._learn_targets(est._dask_targets(data.y), incremental)
+        check_features(est, data.X.shape[1], data.feature_names)
 
 
 def set_features(est, n_features, names):
@@ -85,10 +79,11 @@ def check_n_features(est, n_features):
         )
 
 
-def check_features(est, X, dX):
-    """Refuse Dask data whose width or column names differ from those seen in fit."""
-    check_n_features(est, dX.shape[1])
-    names, fitted = dask_data.feature_names(X), getattr(est, "feature_names_in_", None)
+def check_features(est, n_features, names):
+    """Refuse Dask data whose width (``n_features``) or column ``names`` differ from
+    those seen in fit."""
+    check_n_features(est, n_features)
+    fitted = getattr(est, "feature_names_in_", None)
     if fitted is not None and names is not None and list(names) != list(fitted):
         raise ValueError(
             "The feature names should match those that were passed during fit: "
@@ -153,17 +148,6 @@ def columns_named(X):
             raise ValueError(f"{text.rstrip('.')}. "
                              f"{checks.non_numeric_message(found, on_dask=False)}") from None
         raise checks.BadValues("X", kind, found, on_dask=False) from None
-
-
-@contextlib.contextmanager
-def dask_columns_named(X):
-    """Re-raise a worker's :class:`~dasknn.distributed.checks.BadValues` on the client,
-    with the DataFrame's column names, without the worker's traceback."""
-    try:
-        yield
-    except checks.BadValues as exc:
-        names = dask_data.feature_names(X) if exc.what == "X" else None
-        raise exc.named(names) from None
 
 
 def _bad_columns(X, kind):

@@ -28,9 +28,10 @@ class EpochResult(NamedTuple):
     val_score: object = None  # callable(params) -> validation score, with early stopping
     rounds: list | None = None  # per-round (loss sum, rows, slowest s, total s, ...); None
     # in-process
-    n_workers: int = 1  # shards trained side by side
+    n_shards: int = 1  # shards trained side by side
     seconds: float | None = None  # the epoch's span as its own tasks timed it (an epoch
     # submitted ahead runs while the client handles the one before); None: the driver's clock
+    rate_scale: float = 1.0  # what the rounds multiplied the user's learning rate by
 
 
 def run(state, source, cfg, fit, hooks=(), incremental=False):
@@ -48,7 +49,8 @@ def run(state, source, cfg, fit, hooks=(), incremental=False):
         for epoch in range(state.n_iter, cfg.max_iter):
             tic = time.perf_counter()
             result = source.epoch(epoch, state)
-            rate = float(state.optimizer.learning_rate)  # the rate this epoch trained at
+            # the rate this epoch trained at (the state keeps the user's units)
+            rate = float(state.optimizer.learning_rate) * result.rate_scale
             stop = end_epoch(state, result.loss, result.n_samples, cfg, result.val_score)
             seconds = time.perf_counter() - tic if result.seconds is None else result.seconds
             state.history.append(_record(state, result, seconds, rate))
@@ -143,7 +145,7 @@ def _record(state, result, seconds, learning_rate):
         "sync_share": (max(0.0, 1.0 - compute / seconds)
                        if seconds and compute is not None else None),
         "rounds": 1 if result.rounds is None else len(result.rounds),
-        "workers": result.n_workers,
+        "workers": result.n_shards,
         "learning_rate": learning_rate,
     }
 

@@ -1,5 +1,5 @@
-"""Listeners of the epoch driver: the progress bar, and hooks that optional parts of
-dasknn register (the dashboard) or that the engine adds (Dask events).
+"""Listeners of the epoch driver: the progress bar, and the hooks the engine adds (Dask
+events, the guard of a scaled learning rate).
 
 A hook's methods do nothing by default; the driver calls ``begin(fit)`` once, with a
 :class:`Fit` describing the run, ``epoch_end(record)`` after every epoch with the
@@ -32,22 +32,6 @@ class Hook:
 
     def end(self):
         pass
-
-
-_FACTORIES = []
-
-
-def register(factory):
-    """Have every fit on a cluster call ``factory()`` for a hook of its own (the
-    dashboard registers its plugin installer this way); returns ``factory``."""
-    if factory not in _FACTORIES:
-        _FACTORIES.append(factory)
-    return factory
-
-
-def registered():
-    """A fresh hook from every registered factory."""
-    return [factory() for factory in _FACTORIES]
 
 
 def progress_wanted(setting, distributed):

@@ -12,6 +12,7 @@ import types
 import numpy as np
 import pytest
 
+from dasknn.distributed import engine
 from dasknn.training import hooks
 
 NO_CLIENT_SCRIPT = """
@@ -211,7 +212,7 @@ def test_losing_the_scheduler_is_one_clear_error_keeping_the_finished_epochs(
 
     from dasknn import MLPClassifier
 
-    monkeypatch.setattr(hooks, "_FACTORIES", [*hooks._FACTORIES, _KillSchedulerAfterEpoch2])
+    monkeypatch.setattr(engine, "CLUSTER_HOOKS", (*engine.CLUSTER_HOOKS, _KillSchedulerAfterEpoch2))
     monkeypatch.setattr(_KillSchedulerAfterEpoch2, "scheduler", cli_cluster.scheduler)
     X, y = make_classification(n_samples=24000, n_features=20, n_informative=12, n_classes=3,
                                random_state=0)

@@ -10,6 +10,7 @@ from distributed import Client, LocalCluster
 from sklearn.datasets import make_classification
 
 from dasknn import MLPClassifier
+from dasknn.distributed import engine
 from dasknn.training import hooks
 
 
@@ -31,7 +32,7 @@ class _GrowAfterFirstEpoch(hooks.Hook):
 
 @pytest.fixture
 def grow_after_first_epoch(monkeypatch):
-    monkeypatch.setattr(hooks, "_FACTORIES", [*hooks._FACTORIES, _GrowAfterFirstEpoch])
+    monkeypatch.setattr(engine, "CLUSTER_HOOKS", (*engine.CLUSTER_HOOKS, _GrowAfterFirstEpoch))
 
     def arm(cluster, n_workers):
         _GrowAfterFirstEpoch.cluster, _GrowAfterFirstEpoch.n_workers = cluster, n_workers

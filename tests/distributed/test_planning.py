@@ -8,9 +8,15 @@ import pytest
 from dasknn.distributed import planning
 from dasknn.distributed.planning import Distribution
 from dasknn.maths.network import Layout
-from dasknn.maths.optimizers import Hyper, SGDState
+from dasknn.distributed import tasks
+from dasknn.maths import optimizers as optim
+from dasknn.maths.optimizers import Hyper
 from dasknn.training.config import Config
-from dasknn.training.state import FitState
+
+
+def _distribution(**kw):
+    return Distribution(**{**dict(sync="model", sync_steps="auto", lr_scaling="linear",
+                                  warmup="auto", persist="auto", device="auto"), **kw})
 
 
 def _cfg(early_stopping=False, fraction=0.1, batch_size="auto"):
@@ -57,31 +63,37 @@ def test_round_plan_ends_every_shard_in_the_last_round(rows, batch, steps):
     assert max(per_round) <= steps
 
 
-def test_lr_factor_scaled_config_and_starting_optimizer():
+def test_lr_factor_follows_the_rule():
     assert planning.lr_factor("linear", 8) == 8
     assert planning.lr_factor("sqrt", 16) == 4.0
     assert planning.lr_factor(None, 64) == 1
-    cfg = planning.scaled(_cfg(), 4)
-    assert cfg.hyper.learning_rate_init == pytest.approx(0.04)
-    params = np.zeros(3)
-    fresh = planning.starting_optimizer(FitState(params), cfg.hyper, False, 4)
-    assert isinstance(fresh, SGDState) and fresh.learning_rate == pytest.approx(0.04)
-    kept = FitState(params, optimizer=SGDState(np.ones(3), 0.001))
-    assert planning.starting_optimizer(kept, cfg.hyper, True, 4).learning_rate == \
-        pytest.approx(0.004)  # partial_fit: the stored rate in the shards' units
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_a_round_scales_the_users_rate_in_one_place(solver):
+    cfg = _cfg()._replace(hyper=Hyper(solver, 0.01))
+    state = optim.init(np.zeros(3), cfg.hyper, np)
+    plan = tasks.Plan(0, 0, 1, 1, False, optim.schedule_rate(state), scale=4.0, warm=0.5)
+    opt, scaled = tasks.at_step_size(state, cfg, plan)
+    assert scaled.hyper.learning_rate_init == pytest.approx(0.02)  # 0.01 x 4 x 0.5
+    assert cfg.hyper.learning_rate_init == 0.01 and state.learning_rate == 0.01  # untouched
+    if solver == "sgd":
+        assert opt.learning_rate == pytest.approx(0.02)
+    unscaled = tasks.Plan(0, 0, 1, 1, False, optim.schedule_rate(state))
+    assert tasks.at_step_size(state, cfg, unscaled) == (state, cfg)
 
 
 def test_sync_steps_follow_the_settings():
     layout = Layout((100, 256, 128, 10))
-    auto = planning.sync_steps(Distribution(), layout, 256, "float32")
+    auto = planning.sync_steps(_distribution(), layout, 256, "float32")
     assert auto == planning.auto_sync_steps(layout, 256, "float32")
     # more shards average more often; two keep a second's worth of steps
-    steps = [planning.sync_steps(Distribution(), layout, 256, "float32", w)
+    steps = [planning.sync_steps(_distribution(), layout, 256, "float32", w)
              for w in (2, 4, 8, 16, 32, 64)]
     assert steps == [auto, 128, 32, 8, 2, 1]
     assert planning.auto_sync_steps(layout, 256, "float64") < auto  # float64 steps are slower
-    assert planning.sync_steps(Distribution(sync_steps=7), layout, 256, "float32") == 7
-    assert planning.sync_steps(Distribution(sync="gradient"), layout, 256, "float32") == 1
+    assert planning.sync_steps(_distribution(sync_steps=7), layout, 256, "float32") == 7
+    assert planning.sync_steps(_distribution(sync="gradient"), layout, 256, "float32") == 1
 
 
 def test_should_stream_only_when_asked_or_too_big():
@@ -95,24 +107,26 @@ def test_should_stream_only_when_asked_or_too_big():
 def test_seeds_are_deterministic_per_path():
     a = planning.Seeds(np.random.RandomState(3))
     b = planning.Seeds(np.random.RandomState(3))
-    assert a(1, 2, 3) == b(1, 2, 3)
-    assert len({a(1, e, k) for e in range(4) for k in range(4)}) == 16
+    assert a.round(2, 3) == b.round(2, 3) and a.split(5) == b.split(5)
+    assert len({a.round(e, k) for e in range(4) for k in range(4)}) == 16
+    assert len({a.round(0, 1), a.split(0), a.split(1), a.block_order(0, 1)}) == 4
 
 
 def test_large_rates_warm_up_longer():
     assert [planning.warmup_epochs("auto", f) for f in (2, 4, 8, 16, 32, 64)] == \
         [0, 0, 1, 1, 2, 2]
-    ramp = [planning.rate_factor(p, 1.0, 16) for p in (0.0, 0.25, 0.5, 1.0, 3.0)]
+    ramp = [planning.RoundRate(16, 1.0).warm(p) for p in (0.0, 0.25, 0.5, 1.0, 3.0)]
     assert ramp[0] == pytest.approx(1 / 16) and ramp[-2:] == [1.0, 1.0]
     assert ramp == sorted(ramp)
-    assert planning.rate_factor(0.0, 0.0, 16) == 1.0  # no warm-up
+    assert planning.RoundRate(16, 0.0).warm(0.0) == 1.0  # no warm-up
 
 
 def test_small_shards_are_named_in_a_warning():
     assert planning.small_shards([50_000] * 4, 256) is None
     assert planning.small_shards([3000], 256) is None  # one shard: nothing averaged
-    note = planning.small_shards([2812] * 64, 256)
-    assert "64 shards holds about 2812 training rows (11 minibatches" in note
+    note = planning.small_shards([2812] * 63 + [32], 256)  # a small last block: true sizes
+    assert "the 64 shards hold 32 to 2812 training rows; the smallest trains 1 minibatch" in note
+    assert "fewer workers" in note and "measured" not in note  # what to do, no figures
 
 
 def test_tiny_blocks_hold_out_scikit_learns_share_of_all_rows():

@@ -67,7 +67,7 @@ def test_a_diverging_fit_starts_again_at_a_smaller_rate():
 
 def test_shards_with_few_minibatches_are_warned_about():
     X, y = make_classification(n_samples=4000, n_features=10, random_state=0)
-    with simulated_slots(8), pytest.warns(UserWarning, match="shards holds about 500 "):
+    with simulated_slots(8), pytest.warns(UserWarning, match="the 8 shards hold 500 to 500 "):
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(*_blocks(X, y, 8))
 
 

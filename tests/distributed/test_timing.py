@@ -15,6 +15,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from dasknn import MLPClassifier
+from dasknn.distributed import engine
 from dasknn.training import hooks
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -36,7 +37,7 @@ def test_epochs_submitted_ahead_are_timed_by_their_own_work(client, monkeypatch,
                                n_classes=3, random_state=0)
     dX, dy = client.persist([da.from_array(X.astype(np.float32), chunks=(30000, -1)),
                              da.from_array(y, chunks=30000)])
-    monkeypatch.setattr(hooks, "_FACTORIES", [*hooks._FACTORIES, _BusyClient])
+    monkeypatch.setattr(engine, "CLUSTER_HOOKS", (*engine.CLUSTER_HOOKS, _BusyClient))
     # epochs of the same work: no stopping rule, no schedule, every epoch run ahead
     clf = MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=12, tol=0.0,
                         n_iter_no_change=1000, random_state=0, verbose=True)

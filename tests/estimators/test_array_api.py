@@ -115,8 +115,8 @@ def test_shard_functions_on_device_equal_numpy(classification):
     results = {}
     for name, put in [("numpy", lambda a: a), ("strict", strict)]:
         targets = Targets(lb.y_type_, lb.classes_, len(lb.classes_))
-        parts = [_shard.make_part(put(X[i:i + 60]), put(y[i:i + 60]), None, targets,
-                                  np.float64, 12, i)
+        encoding = _shard.Encoding(targets, np.float64)
+        parts = [_shard.make_part(put(X[i:i + 60]), put(y[i:i + 60]), None, encoding, 12, i)
                  for i in (0, 60)]
         shard = _shard.make_shard((2 * 48, 2 * 12), *parts)  # 12 of 60 rows held out
         from dasknn.training.config import Config

@@ -194,7 +194,7 @@ def test_dask_one_hot_columns_train_as_numbers(client):
 def test_column_major_tables_reach_the_loop_row_major():
     # a DataFrame's values are column-major; gathering minibatch rows from them made
     # fits 6-20x slower on the flights table (in memory and in each worker's shard)
-    from dasknn.distributed.tasks import make_part
+    from dasknn.distributed.tasks import Encoding, make_part
     from dasknn.estimators import inputs
     from dasknn.maths.targets import Targets
 
@@ -204,7 +204,7 @@ def test_column_major_tables_reach_the_loop_row_major():
         ready = inputs.in_memory(MLPClassifier(), X, Y, None, False, True)[0]
         assert ready.flags.c_contiguous
         np.testing.assert_array_equal(ready, values)
-    part = make_part(values, Y, None, Targets("binary", np.array([0, 1]), 1), np.float64,
-                     0.0, 0)
+    part = make_part(values, Y, None, Encoding(Targets("binary", np.array([0, 1]), 1), np.float64),
+                     0, 0)
     assert part.X.flags.c_contiguous
     np.testing.assert_array_equal(part.X, values)
