@@ -1,118 +1,78 @@
-"""Data-parallel training: dasknn on a Dask cluster against dask-ml, sklearn, PyTorch.
+"""Data-parallel training: dasknn on a Dask cluster against dask-ml, scikit-learn and
+PyTorch, with the goals' ratios, the scaling model, the GEMM ceiling and the cold start.
 
-One run times the same MLP (3 epochs) with five contenders and prints one
-table: seconds per epoch, samples per second, test accuracy and how many times
-faster dasknn on 2 workers is than each contender; plus dasknn's 1 -> 2
-worker scaling and its sync share.
-
-Usage
------
-From the repository root, on an otherwise idle machine::
+Usage, from the repository root on an otherwise idle machine (about 8 minutes on
+2 cores)::
 
     python benchmarks/bench_distributed.py --json benchmarks/results/distributed.json
 
-Quick smoke test (small data, one epoch; checks the mechanics only)::
+The report of a saved run again, measuring nothing::
 
-    python benchmarks/bench_distributed.py --n-samples 20000 --epochs 1
+    python benchmarks/bench_distributed.py --report benchmarks/results/distributed.json
 
-Options
--------
---n-samples N
-    ``n_samples`` given to ``make_classification`` (default: 200000).
---epochs N
-    Epochs (``max_iter``; passes for dask-ml) (default: 3).
---blocks N
-    Row blocks of the Dask training array (default: 20).
---only LIST
-    Comma list of contenders among
-    ``dasknn,dasknn-1w,dasknn-1w2t,dasknn-3w,dask-ml,sklearn,torch``
-    (default: all).
---repeat N
-    Warm fits after each contender's first (default: 2). The first fit is the
-    headline (``fit_s``): on the Dask side it runs on a cluster started for that
-    contender, nothing imported or warmed on its workers beforehand; the warm fits
-    (``warm_fit_s``) follow on the same cluster or in the same process.
---json PATH
-    Also write the machine information and all results to PATH.
+Where a training step's time goes, in a plain process and in Dask workers::
 
-Contenders
-----------
-dasknn
-    ``dasknn.MLPClassifier().fit(dX, dy)`` on ``LocalCluster(n_workers=2,
-    threads_per_worker=1, processes=True)``; default ``sync='model'``,
-    ``sync_steps='auto'``, ``lr_scaling='linear'``.
-dasknn-1w, dasknn-3w
-    The same on a 1-worker and a 3-worker cluster, for the scaling figures (the
-    3 workers share the 2 cores).
-dasknn-1w2t
-    The same on one worker of 2 threads: a shard per thread, trained side by
-    side (compare with dasknn-1w).
+    python benchmarks/bench_distributed.py --step
+
+Quick checks of the mechanics::
+
+    python benchmarks/bench_distributed.py --n-samples 20000 --epochs 1 --repeat 0
+    python benchmarks/bench_distributed.py --step --steps 50
+
+Contenders (``--only``), on the benchmark data and MLP of ``common`` in float32
+-----------------------------------------------------------------------------------
+dasknn, dasknn-1w, dasknn-3w, dasknn-1w2t
+    ``dasknn.MLPClassifier().fit(dX, dy)`` with its defaults on a
+    ``LocalCluster(processes=True)`` of 2, 1 and 3 workers of one thread, and of one
+    worker of 2 threads (a shard per thread, trained side by side).
 dask-ml
-    ``dask_ml.wrappers.Incremental(sklearn MLPClassifier, shuffle_blocks=False)``
-    on the same 2-worker cluster and the same persisted array: ``.fit`` once
-    and ``.partial_fit`` ``epochs - 1`` times; each call is one pass that runs
-    scikit-learn's ``partial_fit`` once per block, block after block.
+    ``Incremental(sklearn MLPClassifier, shuffle_blocks=False)`` on a 2-worker cluster:
+    ``fit`` once, then ``partial_fit`` for each further pass.
 sklearn
-    ``sklearn.neural_network.MLPClassifier().fit(X, y)`` on numpy, with the
-    BLAS threads as the user has them (2 on the reference machine).
-torch
-    PyTorch on CPU, ``torch.set_num_threads(2)``: Linear 100->256, ReLU,
-    Linear 256->128, ReLU, Linear 128->10, cross-entropy, ``Adam(lr=1e-3)``,
-    batches of 256 reshuffled every epoch, float32. scikit-learn's L2 term
-    (``alpha / 2`` times the squared weights, biases excluded, divided by the
-    batch rows) is added to the loss. Weights start from PyTorch's default
-    initialisation, not scikit-learn's.
+    scikit-learn on the numpy rows, BLAS threads as they are.
+torch, torch-glorot
+    PyTorch on CPU with 2 threads: the same layers, cross-entropy, Adam, scikit-learn's
+    L2 term, batches reshuffled every epoch; from PyTorch's own initialisation
+    (``torch``) or from scikit-learn's initial model (``torch-glorot``).
+gemm, cold-start
+    One thread's float32 GEMM ceiling (square products and the MLP's own step), and
+    the seconds a fresh process spends on ``import dasknn``, ``from dasknn import
+    MLPClassifier``, a worker's imports for its first task and ``dasknn --help``.
 
-Notes
------
-The data is ``make_classification(n_samples=200_000, n_features=100,
-n_informative=60, n_classes=10, random_state=0)`` in float32, split with
-``train_test_split(test_size=0.1, random_state=0)``. The model is
-``hidden_layer_sizes=(256, 128)``, ``solver="adam"``, ``batch_size=256``,
-``max_iter=epochs``, ``random_state=0``, ``tol=0.0`` and a large
-``n_iter_no_change``, so every epoch runs. Accuracy is on the numpy test rows.
+Every Dask contender gets a cluster started for it, nothing imported or warmed on its
+workers: its first fit is the headline (what a user feels); ``--repeat`` warm fits on
+the same cluster follow and are reported beside it (their median). The training rows
+become ``--blocks`` row blocks persisted on the cluster before timing. Each group runs
+in its own fresh subprocess, one after the other; a group that fails is reported as
+FAILED with its traceback while the others still run. ``dasknn x`` is dasknn's
+samples/s on 2 workers over the contender's. The 2-worker dasknn also times
+``predict`` of the training rows on the cluster, scikit-learn of the same rows.
 
-Each group of contenders runs in its own fresh subprocess, one after the
-other, never at the same time: the 2-worker cluster (dasknn then dask-ml),
-the 1-worker cluster, sklearn, torch. Each cluster is closed before the next
-one starts. The training data becomes a Dask array of ``--blocks`` row
-blocks that is persisted on the cluster (``client.persist`` +
-``distributed.wait``) before any timing. Only the training call is timed,
-with ``time.perf_counter``. Before timing, the cluster workers import
-dasknn, ``sklearn.neural_network`` and ``dask_ml.wrappers`` (over a second in
-a fresh worker; the in-process contenders import before timing too), and
-every process that computes (cluster workers, the sklearn process) runs one
-1024x1024 float64 and float32 GEMM, because OpenBLAS in a fresh process runs MLP-sized float32
-GEMMs slower until a large GEMM has run (see ``bench_local.py``); so the
-order of dasknn and dask-ml on the shared cluster does not favour either.
-
-Dask workers get one BLAS thread each (``distributed``'s default), so the
-2-worker cluster, sklearn and torch all use 2 cores. ``sync share`` is the
-mean over epochs of dasknn's ``history_[i]["sync_share"]``: the share of an
-epoch's wall time not spent computing in the slowest worker's rounds.
+Below the table: dasknn's ratios against each goal (judged at the default size only),
+the share of the GEMM ceiling it reaches, and the scaling model ``T(W) = N c / min(W,
+cores) + R(W) (a + b W)`` (docs/benchmarks.md), fitted on the 1- and 2-worker runs and
+checked against the 1-, 2- and 3-worker runs.
 """
 
 import argparse
-import datetime
 import json
 import math
 import os
-import platform
-import shlex
+import statistics
 import subprocess
 import sys
 import time
 import traceback
-import warnings
 
 import numpy as np
 
-from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path)
+import common
+from common import BATCH, UNITS
 
 CONTENDERS = ("dasknn", "dasknn-1w", "dasknn-1w2t", "dasknn-3w", "dask-ml", "sklearn",
               "torch", "torch-glorot")
-# Subprocess groups, in run order: (group, contenders it can run).
-GROUPS = (
+PARTS = ("gemm", "cold-start")
+GROUPS = (  # (subprocess group, contenders it runs), in run order
     ("cluster-2", ("dasknn", "dask-ml")),
     ("cluster-1", ("dasknn-1w",)),
     ("cluster-1x2", ("dasknn-1w2t",)),
@@ -121,374 +81,6 @@ GROUPS = (
     ("torch", ("torch",)),
     ("torch-glorot", ("torch-glorot",)),
 )
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-# Benchmark the checkout this script lives in, also when dasknn is not installed.
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-
-# ---------------------------------------------------------------- worker side
-
-
-def make_data(n_samples):
-    """Return ``X_train, X_test, y_train, y_test`` with float32 ``X``."""
-    from sklearn.datasets import make_classification
-    from sklearn.model_selection import train_test_split
-
-    X, y = make_classification(n_samples=n_samples, n_features=100, n_informative=60,
-                               n_classes=10, random_state=0)
-    X = X.astype(np.float32)
-    return train_test_split(X, y, test_size=0.1, random_state=0)
-
-
-def mlp_params(epochs):
-    """Return the ``MLPClassifier`` parameters every contender shares."""
-    return dict(hidden_layer_sizes=(256, 128), solver="adam", batch_size=256,
-                max_iter=epochs, random_state=0, tol=0.0, n_iter_no_change=epochs + 10)
-
-
-def warm_blas():
-    """Run one 1024x1024 GEMM in float64 and in float32."""
-    rng = np.random.default_rng(0)
-    for dtype in ("float64", "float32"):
-        a = rng.standard_normal((1024, 1024)).astype(dtype)
-        a @ a
-
-
-def blas_threads():
-    """Return the thread count of each loaded BLAS, or None."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
-
-
-def quiet_workers():
-    """Silence scikit-learn's ConvergenceWarning in a worker (dask-ml's partial_fit
-    calls) by its message, importing nothing."""
-    warnings.filterwarnings("ignore", message="Stochastic Optimizer: Maximum iterations")
-
-
-def quiet():
-    """Silence ConvergenceWarning (the loop stops at max_iter on purpose)."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    warnings.simplefilter("ignore", ConvergenceWarning)
-
-
-def result(name, seconds, n_train, epochs, accuracy, **extra):
-    """Return the result dict of one contender."""
-    return {"name": name, "fit_s": seconds, "s_per_epoch": seconds / epochs,
-            "samples_per_s": n_train * epochs / seconds, "accuracy": accuracy, **extra}
-
-
-def to_dask(client, X, y, blocks):
-    """Return ``X, y`` as Dask arrays of ``blocks`` row blocks, persisted."""
-    import dask.array as da
-    from distributed import wait
-
-    rows = math.ceil(X.shape[0] / blocks)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")
-        dX, dy = client.persist([da.from_array(X, chunks=(rows, X.shape[1])),
-                                 da.from_array(y, chunks=rows)])
-        wait([dX, dy])
-    return dX, dy
-
-
-def blocks_per_worker(client, dX):
-    """Return how many blocks of ``dX`` each worker holds, largest first."""
-    from collections import Counter
-
-    held = Counter(w for ws in client.who_has(dX).values() for w in ws)
-    return sorted(held.values(), reverse=True)
-
-
-def run_dasknn(name, dX, dy, test, epochs):
-    """Fit ``dasknn.MLPClassifier`` on the Dask arrays; return its result (with the
-    prediction throughput on ``dX`` for the 2-worker contender)."""
-    from dasknn import MLPClassifier
-
-    clf = MLPClassifier(**mlp_params(epochs))
-    start = time.perf_counter()
-    clf.fit(dX, dy)
-    seconds = time.perf_counter() - start
-    history = list(getattr(clf, "history_", []))
-    shares = [h["sync_share"] for h in history if h.get("sync_share") is not None]
-    extra = {}
-    if name == "dasknn":
-        extra["predict_s"] = best_time(lambda: clf.predict(dX).compute())
-    return result(name, seconds, dX.shape[0], epochs, float(clf.score(*test)),
-                  sync_share=float(np.mean(shares)) if shares else None,
-                  workers=history[-1]["workers"] if history else None,
-                  rounds=history[-1]["rounds"] if history else None,
-                  n_iter=int(clf.n_iter_), history=history, predict_rows=int(dX.shape[0]),
-                  **extra)
-
-
-def best_time(call, repeat=3):
-    """Best wall time of ``repeat`` calls of ``call`` after one untimed call."""
-    call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def run_daskml(name, dX, dy, test, epochs):
-    """Train dask-ml ``Incremental`` for ``epochs`` passes; return its result."""
-    from dask_ml.wrappers import Incremental
-    from sklearn.neural_network import MLPClassifier
-
-    inc = Incremental(MLPClassifier(**mlp_params(epochs)), shuffle_blocks=False)
-    classes = np.unique(dy.compute())  # before timing, as dasknn finds them itself
-    passes = []
-    for epoch in range(epochs):
-        train = inc.fit if epoch == 0 else inc.partial_fit
-        start = time.perf_counter()
-        train(dX, dy, classes=classes)
-        passes.append(time.perf_counter() - start)
-    return result(name, sum(passes), dX.shape[0], epochs,
-                  float(inc.estimator_.score(*test)), pass_s=passes,
-                  passes_seen=inc.estimator_.t_ / dX.shape[0])
-
-
-def cluster_group(n_workers, names, args, threads=1):
-    """Run each of ``names`` on a LocalCluster of ``n_workers`` x ``threads`` started
-    for it: its first fit on the fresh cluster (the headline: what a user feels), then
-    ``args.repeat`` warm fits of the same on the same cluster. Return their results."""
-    out = []
-    for name in names:
-        out.append(fresh_cluster_fits(name, n_workers, threads, args))
-    return out
-
-
-def fresh_cluster_fits(name, n_workers, threads, args):
-    """Start a cluster, place the data, fit ``name`` once cold and ``args.repeat``
-    times warm; the result's ``fit_s`` is the first fit, ``warm_fit_s`` the others."""
-    from distributed import Client, LocalCluster
-
-    X_train, X_test, y_train, y_test = make_data(args.n_samples)
-    run = run_daskml if name == "dask-ml" else run_dasknn
-    start = time.perf_counter()
-    with LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
-        cluster_s = time.perf_counter() - start
-        client.run(quiet_workers)  # imports nothing: the workers stay as started
-        start = time.perf_counter()
-        dX, dy = to_dask(client, X_train, y_train, args.blocks)
-        data_s = time.perf_counter() - start
-        placement = blocks_per_worker(client, dX)
-        first = guarded(name, run, name, dX, dy, (X_test, y_test), args.epochs,
-                        n_workers=n_workers, worker_threads=threads,
-                        blocks_per_worker=placement, cluster_start_s=cluster_s,
-                        data_placement_s=data_s)
-        warm = [guarded(name, run, name, dX, dy, (X_test, y_test), args.epochs)
-                for _ in range(args.repeat)]
-        first["blas_threads"] = sorted({tuple(t or ()) for t in
-                                        client.run(blas_threads).values()})
-    if "error" not in first and all("error" not in w for w in warm):
-        first["warm_fit_s"] = [w["fit_s"] for w in warm]
-        first["warm_accuracy"] = [w["accuracy"] for w in warm]
-        first["warm_history"] = [w.get("history") for w in warm]
-    return first
-
-
-def sklearn_group(args):
-    """Fit scikit-learn on numpy in this process; return its result."""
-    from sklearn.neural_network import MLPClassifier
-
-    X_train, X_test, y_train, y_test = make_data(args.n_samples)
-    clf = MLPClassifier(**mlp_params(args.epochs))
-    warm_blas()
-    start = time.perf_counter()
-    clf.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
-    return result("sklearn", seconds, X_train.shape[0], args.epochs,
-                  float(clf.score(X_test, y_test)), blas_threads=blas_threads(),
-                  predict_s=best_time(lambda: clf.predict(X_train)),
-                  predict_rows=int(X_train.shape[0]))
-
-
-def torch_model(torch, glorot=False):
-    """Return the PyTorch MLP and the list of its weight matrices. ``glorot``: start
-    from scikit-learn's initial model (Glorot-uniform weights and biases, drawn with
-    ``RandomState(0)``) instead of PyTorch's default initialisation."""
-    nn = torch.nn
-    layers = [nn.Linear(100, 256), nn.Linear(256, 128), nn.Linear(128, 10)]
-    model = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
-    if glorot:
-        rng = np.random.RandomState(0)
-        with torch.no_grad():
-            for layer in layers:
-                bound = np.sqrt(6.0 / (layer.in_features + layer.out_features))
-                w = rng.uniform(-bound, bound, (layer.in_features, layer.out_features))
-                b = rng.uniform(-bound, bound, layer.out_features)
-                layer.weight.copy_(torch.from_numpy(w.T.astype(np.float32)))
-                layer.bias.copy_(torch.from_numpy(b.astype(np.float32)))
-    return model, [layer.weight for layer in layers]
-
-
-def torch_train(torch, model, weights, X, y, epochs, alpha=1e-4, batch=256):
-    """Train ``model`` with Adam for ``epochs``; return the seconds it took."""
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(0)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.randperm(X.shape[0], generator=gen)
-        for i in range(0, X.shape[0], batch):
-            idx = order[i:i + batch]
-            penalty = sum((w * w).sum() for w in weights) * (0.5 * alpha / idx.shape[0])
-            loss = loss_fn(model(X[idx]), y[idx]) + penalty
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return time.perf_counter() - start
-
-
-def torch_group(args, name="torch"):
-    """Train the PyTorch MLP on CPU with 2 threads; return its result ('torch-glorot':
-    from scikit-learn's initial model)."""
-    import torch
-
-    torch.set_num_threads(2)
-    torch.manual_seed(0)
-    X_train, X_test, y_train, y_test = make_data(args.n_samples)
-    model, weights = torch_model(torch, glorot=name == "torch-glorot")
-    seconds = torch_train(torch, model, weights, torch.from_numpy(X_train),
-                          torch.from_numpy(y_train).long(), args.epochs)
-    with torch.no_grad():
-        pred = model(torch.from_numpy(X_test)).argmax(1).numpy()
-    return result(name, seconds, X_train.shape[0], args.epochs,
-                  float((pred == y_test).mean()), torch_threads=torch.get_num_threads())
-
-
-def first_and_warm(repeat, call, *args, **kwargs):
-    """The first run of ``call(*args, **kwargs)``, with the fit times and accuracies of
-    ``repeat`` more beside it (an error record if any run failed)."""
-    runs = [call(*args, **kwargs) for _ in range(1 + repeat)]
-    failed = [r for r in runs if "error" in r]
-    if failed:
-        return failed[0]
-    return {**runs[0], "warm_fit_s": [r["fit_s"] for r in runs[1:]],
-            "warm_accuracy": [r["accuracy"] for r in runs[1:]]}
-
-
-def guarded(name, run, *args, **extra):
-    """Return ``run(*args)`` with ``extra`` added, or an error record if it raised."""
-    try:
-        return {**run(*args), **extra}
-    except Exception:
-        return {"name": name, "error": traceback.format_exc(limit=8), **extra}
-
-
-def worker(group, names, args):
-    """Run one subprocess group; return the list of its results."""
-    quiet()
-    if group.startswith("cluster-"):  # cluster-<workers>[x<threads>]
-        n_workers, _, threads = group.split("-")[1].partition("x")
-        return cluster_group(int(n_workers), names, args, int(threads or 1))
-    if group == "sklearn":
-        return [first_and_warm(args.repeat, guarded, group, sklearn_group, args)]
-    return [first_and_warm(args.repeat, guarded, group, torch_group, args, group)]
-
-
-# ---------------------------------------------------------------- parent side
-
-
-def worker_command(group, names, args):
-    """Return the argv that runs one subprocess group."""
-    return [sys.executable, os.path.abspath(__file__), "--worker", group,
-            "--only", ",".join(names), "--epochs", str(args.epochs),
-            "--n-samples", str(args.n_samples), "--blocks", str(args.blocks),
-            "--repeat", str(args.repeat)]
-
-
-def run_group(group, names, args):
-    """Run one group in a fresh subprocess; return its results (errors included)."""
-    proc = subprocess.run(worker_command(group, names, args), capture_output=True, text=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("[")]
-    if proc.returncode == 0 and lines:
-        return json.loads(lines[-1])
-    tail = (proc.stdout + proc.stderr)[-3000:]
-    return [{"name": n, "error": f"subprocess rc={proc.returncode}\n{tail}"} for n in names]
-
-
-def run_all(args):
-    """Run every selected group one after the other; return all results."""
-    results = []
-    for group, members in GROUPS:
-        names = [n for n in members if n in args.only]
-        if names:
-            print(f"running {group}: {', '.join(names)}", file=sys.stderr, flush=True)
-            results += run_group(group, names, args)
-    return results
-
-
-def version(module):
-    """Return the version of ``module``, or 'not installed'."""
-    import importlib
-    from importlib import metadata
-
-    dist = {"sklearn": "scikit-learn", "dask_ml": "dask-ml"}.get(module, module)
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        pass
-    try:
-        return getattr(importlib.import_module(module), "__version__", "unknown")
-    except ImportError:
-        return "not installed"
-
-
-def machine_info(args):
-    """Return a dict describing the machine and the benchmark settings."""
-    modules = ("numpy", "sklearn", "dask", "distributed", "dask_ml", "torch", "dasknn")
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": shlex.join([os.path.basename(sys.executable), *sys.argv]),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": cpu_model(),
-        "nproc": os.cpu_count(),
-        "versions": {m: version(m) for m in modules},
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
-        "n_samples": args.n_samples,
-        "epochs": args.epochs,
-        "blocks": args.blocks,
-    }
-
-
-def format_header(info):
-    """Return the machine information as text lines."""
-    versions = "  ".join(f"{k}={v}" for k, v in info["versions"].items())
-    return [
-        f"date: {info['date']}",
-        f"command: {info['command']}",
-        f"platform: {info['platform']}  python {info['python']}",
-        f"cpu: {info['cpu']}  nproc: {info['nproc']}",
-        f"versions: {versions}",
-        f"load average at start: {info['loadavg']} (timings need an idle machine)",
-        f"n_samples={info['n_samples']} (90% train, float32)  epochs={info['epochs']}  "
-        f"blocks={info['blocks']}",
-    ]
-
-
-def fmt(value, spec):
-    """Format ``value`` with ``spec``, or return '-' for None."""
-    return "-" if value is None else format(value, spec)
-
-
-def by_name(results):
-    """Return the successful results keyed by contender name."""
-    return {r["name"]: r for r in results if "error" not in r}
-
-
 SETUPS = {
     "dasknn": "2 workers x 1 thread",
     "dasknn-1w": "1 worker x 1 thread",
@@ -497,8 +89,335 @@ SETUPS = {
     "dask-ml": "2 workers x 1 thread",
     "sklearn": "numpy, BLAS threads {blas_threads}",
     "torch": "CPU, {torch_threads} threads",
-    "torch-glorot": "CPU, {torch_threads} threads, scikit-learn's initial weights",
+    "torch-glorot": "CPU, {torch_threads} threads, sklearn init",
 }
+GOALS = {
+    "2 workers vs sklearn (2 threads)": 1.5,
+    "2 workers vs PyTorch (2 threads)": 1.2,
+    "2 workers, warm fit / first fit": 1 / 1.3,
+    "2 workers vs dask-ml Incremental": 6.0,
+    "GEMM ceiling share, epoch wall time": 0.60,
+    "dask predict vs sklearn predict": 1.5,
+}
+
+
+# -------------------------------------------------------------- contenders (workers)
+def result(name, seconds, n_train, epochs, accuracy, **extra):
+    """The result record of one fit."""
+    return {"name": name, "fit_s": seconds, "s_per_epoch": seconds / epochs,
+            "samples_per_s": n_train * epochs / seconds, "accuracy": accuracy, **extra}
+
+
+def run_dasknn(name, dX, dy, test, epochs):
+    """Fit dasknn on the Dask arrays (and time the 2-worker contender's predict)."""
+    from dasknn import MLPClassifier
+
+    clf = MLPClassifier(**common.mlp_params(epochs))
+    _, seconds = common.timed(lambda: clf.fit(dX, dy))
+    history = list(clf.history_)
+    shares = [h["sync_share"] for h in history if h.get("sync_share") is not None]
+    extra = {"predict_s": common.best_time(lambda: clf.predict(dX).compute()),
+             "predict_rows": int(dX.shape[0])} if name == "dasknn" else {}
+    return result(name, seconds, dX.shape[0], epochs, float(clf.score(*test)),
+                  sync_share=float(np.mean(shares)) if shares else None,
+                  rounds=history[-1]["rounds"] if history else None, history=history,
+                  **extra)
+
+
+def run_daskml(name, dX, dy, test, epochs):
+    """Train dask-ml's ``Incremental`` for ``epochs`` passes."""
+    from sklearn.neural_network import MLPClassifier
+
+    classes = np.unique(dy.compute())  # before timing, as dasknn finds them itself
+    inc, passes = common.daskml_passes(MLPClassifier(**common.mlp_params(epochs)), dX, dy,
+                                       epochs, classes=classes)
+    return result(name, sum(passes), dX.shape[0], epochs, float(inc.estimator_.score(*test)),
+                  pass_s=passes)
+
+
+def guarded(name, run, *args, **extra):
+    """``run(*args)`` with ``extra`` added, or an error record if it raised."""
+    try:
+        return {**run(*args), **extra}
+    except Exception:
+        return {"name": name, "error": traceback.format_exc(limit=8), **extra}
+
+
+def with_warm(first, warm):
+    """``first`` with the warm fits' times and accuracies beside it (or the first
+    error record of either)."""
+    failed = [r for r in [first, *warm] if "error" in r]
+    if failed:
+        return failed[0]
+    return {**first, "warm_fit_s": [w["fit_s"] for w in warm],
+            "warm_accuracy": [w["accuracy"] for w in warm]}
+
+
+def fresh_cluster_fits(name, n_workers, threads, args):
+    """Start a cluster for ``name``, place the data, fit once on the fresh cluster and
+    ``args.repeat`` times warm on the same cluster."""
+    X_train, X_test, y_train, y_test = common.make_data(args.n_samples)
+    run = run_daskml if name == "dask-ml" else run_dasknn
+    (cluster, client), cluster_s = common.timed(lambda: start_cluster(n_workers, threads))
+    with cluster, client:
+        common.quiet_workers(client)  # imports nothing: the workers stay as started
+        (dX, dy), data_s = common.timed(
+            lambda: common.to_dask(X_train, y_train, args.blocks, client))
+        fit = [name, run, name, dX, dy, (X_test, y_test), args.epochs]
+        first = guarded(*fit, cluster_start_s=cluster_s, data_placement_s=data_s,
+                        blocks_per_worker=blocks_per_worker(client, dX))
+        warm = [guarded(*fit) for _ in range(args.repeat)]
+        first["blas_threads"] = sorted({tuple(t or ()) for t in
+                                        client.run(common.blas_threads).values()})
+    return with_warm(first, warm)
+
+
+def start_cluster(n_workers, threads):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
+                           dashboard_address=":0")
+    return cluster, Client(cluster)
+
+
+def blocks_per_worker(client, dX):
+    """How many blocks of ``dX`` each worker holds, most first."""
+    from collections import Counter
+
+    held = Counter(w for ws in client.who_has(dX).values() for w in ws)
+    return sorted(held.values(), reverse=True)
+
+
+def sklearn_fit(args):
+    """scikit-learn on the numpy rows in this process, BLAS warmed."""
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, X_test, y_train, y_test = common.make_data(args.n_samples)
+    clf = MLPClassifier(**common.mlp_params(args.epochs))
+    common.warm_blas()
+    _, seconds = common.timed(lambda: clf.fit(X_train, y_train))
+    return result("sklearn", seconds, X_train.shape[0], args.epochs,
+                  float(clf.score(X_test, y_test)), blas_threads=common.blas_threads(),
+                  predict_s=common.best_time(lambda: clf.predict(X_train)),
+                  predict_rows=int(X_train.shape[0]))
+
+
+def torch_fit(args, name):
+    """PyTorch on CPU with 2 threads ('torch-glorot': from scikit-learn's initial model)."""
+    import torch
+
+    torch.set_num_threads(2)
+    X_train, X_test, y_train, y_test = common.make_data(args.n_samples)
+    model = common.torch_mlp(torch, glorot=name == "torch-glorot")
+    train = common.torch_trainer(torch, model)
+    _, seconds = common.timed(lambda: train(torch.from_numpy(X_train),
+                                            torch.from_numpy(y_train).long(), args.epochs))
+    with torch.no_grad():
+        pred = model(torch.from_numpy(X_test)).argmax(1).numpy()
+    return result(name, seconds, X_train.shape[0], args.epochs,
+                  float((pred == y_test).mean()), torch_threads=torch.get_num_threads())
+
+
+def worker(group, names, args):
+    """Run one subprocess group; return its results."""
+    common.quiet()
+    if group == "gemm":
+        return gemm_rates()
+    if group.startswith("cluster-"):  # cluster-<workers>[x<threads>]
+        n_workers, _, threads = group.split("-")[1].partition("x")
+        return [fresh_cluster_fits(name, int(n_workers), int(threads or 1), args)
+                for name in names]
+    run, extra = (sklearn_fit, ()) if group == "sklearn" else (torch_fit, (group,))
+    first = guarded(group, run, args, *extra)
+    return [with_warm(first, [guarded(group, run, args, *extra)
+                              for _ in range(args.repeat)])]
+
+
+# ----------------------------------------------------------- GEMM ceiling and a step
+def step_flops(batch=BATCH, units=UNITS):
+    """GEMM flops of one training step: forward, weight gradients, errors below."""
+    pairs = list(zip(units[:-1], units[1:]))
+    return 2 * batch * (2 * sum(i * o for i, o in pairs) + sum(i * o for i, o in pairs[1:]))
+
+
+def gemm_step(rng):
+    """A function running the eight GEMMs of one step of the benchmark MLP (three
+    forward, three weight gradients, two errors to the layer below) into buffers."""
+    W = [rng.standard_normal((i, o), dtype=np.float32) for i, o in zip(UNITS, UNITS[1:])]
+    X = rng.standard_normal((BATCH, UNITS[0]), dtype=np.float32)
+    acts = [np.empty((BATCH, o), np.float32) for o in UNITS[1:]]
+    grads = [np.empty_like(w) for w in W]
+
+    def step():
+        a = X
+        for w, out in zip(W, acts):
+            a = np.matmul(a, w, out=out)
+        delta = acts[-1]
+        for i in range(len(W) - 1, -1, -1):
+            np.matmul((X if i == 0 else acts[i - 1]).T, delta, out=grads[i])
+            if i:
+                delta = delta @ W[i].T
+
+    return step
+
+
+def gemm_rates(seconds=0.5):
+    """One thread's warmed float32 GEMM throughput (FLOP/s): the best of square
+    products (1024 and 2048), and the MLP's own step (``gemm_step``)."""
+    from threadpoolctl import threadpool_limits
+
+    def rate(call, flops):
+        for _ in range(3):
+            call()
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            call()
+            n += 1
+        return flops * n / (time.perf_counter() - start)
+
+    rng = np.random.default_rng(0)
+    with threadpool_limits(1, user_api="blas"):
+        squares = [rng.standard_normal((n, n), dtype=np.float32) for n in (1024, 2048)]
+        peak = max(rate(lambda a=a: a @ a, 2 * a.shape[0] ** 3)
+                   for a in squares for _ in range(3))
+        mlp = max(rate(gemm_step(rng), step_flops()) for _ in range(3))
+    return {"peak": peak, "mlp_shapes": mlp}
+
+
+def kernel_ms(steps, repeat=5, exact=False, threads=1):
+    """Median milliseconds of a step of dasknn's training kernel over ``steps`` batches
+    of random rows (``exact=False``: the kernel workers run)."""
+    from array_api_compat import numpy as xp
+    from threadpoolctl import threadpool_limits
+
+    from dasknn.distributed.heap import roomy_heap
+    from dasknn.maths.kernel import Kernel
+    from dasknn.maths.network import Layout, Network
+    from dasknn.maths.optimizers import Hyper, init
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((steps * BATCH, UNITS[0])).astype(np.float32)
+    Y = np.eye(UNITS[-1], dtype=np.float32)[rng.randint(0, UNITS[-1], steps * BATCH)]
+    net = Network(Layout(UNITS), "relu", "softmax", "log_loss", 1e-4)
+    hyper = Hyper("adam", 1e-3)
+    params = rng.uniform(-0.05, 0.05, net.layout.n_params).astype(np.float32)
+    order = rng.permutation(X.shape[0])
+    batches = [order[i:i + BATCH] for i in range(0, X.shape[0], BATCH)]
+    times = []
+    with threadpool_limits(threads, user_api="blas"), roomy_heap():  # as a round task
+        warm = np.ones((1024, 1024), np.float32)
+        warm @ warm
+        kernel = Kernel(net, hyper, BATCH, UNITS[-1], np.float32, exact=exact)
+        state = init(params, hyper, xp)
+        for _ in range(repeat):  # no helper of common: this also runs on Dask workers
+            start = time.perf_counter()
+            kernel.run(params, state, X, Y, None, batches)
+            times.append((time.perf_counter() - start) / len(batches) * 1e3)
+    return statistics.median(times)
+
+
+def side_by_side(steps):
+    """The kernel in two plain processes at once: their medians."""
+    code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r});"
+            f" import bench_distributed as b; print(b.kernel_ms({steps}))")
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    return [float(p.communicate()[0].split()[-1]) for p in procs]
+
+
+def in_workers(steps, profile):
+    """The kernel in each worker of a 2-worker LocalCluster at once, with the workers'
+    sampling profiler on or off."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": profile}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster, Client(cluster) as client:
+        client.run(kernel_ms, 20, 1)  # imports and a warm BLAS
+        futures = [client.submit(kernel_ms, steps, workers=[w], pure=False)
+                   for w in sorted(client.nthreads())]
+        return client.gather(futures)
+
+
+def step_probe(steps):
+    """Milliseconds a step of the benchmark MLP takes, piece by piece."""
+    gemm = gemm_rates()
+    return {
+        "GEMMs alone, 1 thread": step_flops() / gemm["mlp_shapes"] * 1e3,
+        "kernel exact (in-process fits)": kernel_ms(steps, exact=True),
+        "kernel fast (workers)": kernel_ms(steps),
+        "kernel fast, 2 BLAS threads": kernel_ms(max(1, steps // 10), threads=2),
+        "kernel fast, 2 processes side by side": side_by_side(steps),
+        "kernel fast, in 2 Dask workers, profiler on": in_workers(steps, True),
+        "kernel fast, in 2 Dask workers, profiler off": in_workers(steps, False),
+    }, gemm
+
+
+def format_step(times, gemm):
+    lines = [f"{name:<46} {', '.join(f'{v:.3f}' for v in np.atleast_1d(ms))} ms"
+             for name, ms in times.items()]
+    return lines + [f"GEMM, 1 thread, float32: {gemm['peak'] / 1e9:.1f} GFLOP/s (square), "
+                    f"{gemm['mlp_shapes'] / 1e9:.1f} on the MLP's step"]
+
+
+# ---------------------------------------------------------------------- cold start
+IMPORTS = {  # what a fresh process pays before its first line of work
+    "client: import dasknn": "import dasknn",
+    "client: from dasknn import MLPClassifier": "from dasknn import MLPClassifier",
+    "worker: its first task's imports": "import dasknn.distributed.tasks",
+}
+
+
+def cold_start():
+    """Seconds of each import of ``IMPORTS`` in a fresh process (timed inside it), and
+    the wall time of ``dasknn --help``."""
+    out = {}
+    for name, statement in IMPORTS.items():
+        code = (f"import time; t = time.perf_counter(); {statement}; "
+                "print(time.perf_counter() - t)")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, cwd=common.ROOT)
+        out[name] = float(proc.stdout.split()[-1])
+    _, out["dasknn --help (process wall time)"] = common.timed(lambda: subprocess.run(
+        [sys.executable, "-m", "dasknn.cli", "--help"], capture_output=True, check=True,
+        cwd=common.ROOT))
+    return out
+
+
+# --------------------------------------------------------------------------- driver
+def run_group(group, names, args):
+    """Run one group in a fresh subprocess; its results, or error records."""
+    argv = [os.path.abspath(__file__), "--worker", group, "--only", ",".join(names),
+            "--epochs", str(args.epochs), "--n-samples", str(args.n_samples),
+            "--blocks", str(args.blocks), "--repeat", str(args.repeat)]
+    try:
+        return common.run_json(argv)
+    except RuntimeError as err:
+        return [{"name": n, "error": str(err)} for n in names]
+
+
+def measure(args):
+    """Every selected part, one after the other: the saved run's dict."""
+    run = {"results": [], "gemm": None, "cold_start": None}
+    if "gemm" in args.only:
+        print("running gemm", file=sys.stderr, flush=True)
+        run["gemm"] = common.run_json([os.path.abspath(__file__), "--worker", "gemm"])
+    if "cold-start" in args.only:
+        print("running cold-start", file=sys.stderr, flush=True)
+        run["cold_start"] = cold_start()
+    for group, members in GROUPS:
+        names = [n for n in members if n in args.only]
+        if names:
+            print(f"running {group}: {', '.join(names)}", file=sys.stderr, flush=True)
+            run["results"] += run_group(group, names, args)
+    return run
+
+
+# --------------------------------------------------------------------------- report
+def by_name(results):
+    """The successful results keyed by contender."""
+    return {r["name"]: r for r in results if "error" not in r}
 
 
 def warm_seconds(r):
@@ -507,110 +426,228 @@ def warm_seconds(r):
     return warm[len(warm) // 2] if warm else None
 
 
+def epoch_seconds(r):
+    """The mean epoch wall time from ``history_``."""
+    return sum(h["seconds"] for h in r["history"]) / len(r["history"])
+
+
 def format_table(results):
-    """Return the results table as text lines: the first fit (on a fresh cluster for
-    the Dask contenders) and, beside it, the median of the warm fits."""
-    ok = by_name(results)
-    ref = ok.get("dasknn", {}).get("samples_per_s")
+    """The first fits (on fresh clusters) with the warm fits' median beside them."""
+    ref = by_name(results).get("dasknn", {}).get("samples_per_s")
     head = ("contender", "setup", "first fit s", "warm fit s", "samples/s", "test acc",
             "dasknn x")
-    widths = (10, 28, 11, 10, 10, 8, 8)
+    widths = (12, 30, 11, 10, 10, 8, 8)
     out = [" | ".join(f"{h:>{w}}" for h, w in zip(head, widths))]
     out.append("-" * len(out[0]))
     for r in results:
         if "error" in r:
-            out.append(f"{r['name']:>10} | FAILED (see below)")
+            out.append(f"{r['name']:>12} | FAILED (see below)")
             continue
-        ratio = ref / r["samples_per_s"] if ref else None
-        cells = (r["name"], SETUPS[r["name"]].format(**r), fmt(r["fit_s"], ".2f"),
-                 fmt(warm_seconds(r), ".2f"), fmt(r["samples_per_s"], ".0f"),
-                 fmt(r["accuracy"], ".4f"), fmt(ratio, ".2f"))
+        cells = (r["name"], SETUPS[r["name"]].format(**r), common.fmt(r["fit_s"], ".2f"),
+                 common.fmt(warm_seconds(r), ".2f"), f"{r['samples_per_s']:.0f}",
+                 f"{r['accuracy']:.4f}",
+                 common.fmt(ref and ref / r["samples_per_s"], ".2f"))
         out.append(" | ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
     return out
 
 
 def format_notes(results):
-    """Return the scaling, sync-share and error lines."""
+    """Scaling, sync share, dask-ml's passes and the errors."""
     ok = by_name(results)
     out = ["dasknn x = dasknn (2 workers) samples/s / contender samples/s, first fits "
-           "(> 1 means dasknn is faster); samples/s from the first fit"]
+           "(> 1 means dasknn is faster)"]
     two, one = ok.get("dasknn"), ok.get("dasknn-1w")
     if two and one:
         scale = two["samples_per_s"] / one["samples_per_s"]
-        out.append(f"dasknn scaling 1 -> 2 workers: {scale:.2f}x "
-                   f"(parallel efficiency {scale / 2:.0%})")
-    if one and "dasknn-1w2t" in ok:
-        out.append(f"dasknn 1 worker x 2 threads vs x 1 thread: "
-                   f"{ok['dasknn-1w2t']['samples_per_s'] / one['samples_per_s']:.2f}x")
+        out.append(f"dasknn 1 -> 2 workers: {scale:.2f}x (parallel efficiency {scale / 2:.0%})")
     for r in (two, one):
         if r:
-            out.append(f"{r['name']}: mean sync share {fmt(r['sync_share'], '.1%')}, "
+            out.append(f"{r['name']}: mean sync share {common.fmt(r['sync_share'], '.1%')}, "
                        f"{r['rounds']} rounds/epoch, X blocks per worker "
                        f"{r['blocks_per_worker']}, worker BLAS threads {r['blas_threads']}")
     if "dask-ml" in ok:
-        passes = ", ".join(f"{s:.2f}" for s in ok["dask-ml"]["pass_s"])
-        out.append(f"dask-ml seconds per pass: {passes} "
-                   f"(samples seen = {ok['dask-ml']['passes_seen']:g} x train rows)")
-    for r in results:
-        if "error" in r:
-            out.append(f"--- {r['name']} failed:\n{r['error'].rstrip()}")
+        out.append("dask-ml seconds per pass: "
+                   + ", ".join(f"{s:.2f}" for s in ok["dask-ml"]["pass_s"]))
+    return out + [f"--- {r['name']} failed:\n{r['error'].rstrip()}"
+                  for r in results if "error" in r]
+
+
+def ratios(results, gemm, n_train):
+    """dasknn's ratios against each goal: ``name: (value, detail)``."""
+    ok, out = by_name(results), {}
+    d = ok.get("dasknn")
+    if d is None:
+        return out
+    for key, name in (("sklearn", "sklearn (2 threads)"), ("torch", "PyTorch (2 threads)"),
+                      ("torch-glorot", "PyTorch from sklearn's initial weights"),
+                      ("dask-ml", "dask-ml Incremental")):
+        if key in ok:
+            r = ok[key]
+            out[f"2 workers vs {name}"] = (
+                d["samples_per_s"] / r["samples_per_s"],
+                f"first fits {d['fit_s']:.2f} vs {r['fit_s']:.2f} s; accuracy "
+                f"{d['accuracy']:.4f} vs {r['accuracy']:.4f}")
+            if warm_seconds(d) and warm_seconds(r):
+                out[f"2 workers vs {name}, warm fits"] = (
+                    warm_seconds(r) / warm_seconds(d),
+                    f"medians {warm_seconds(d):.2f} vs {warm_seconds(r):.2f} s")
+    if warm_seconds(d):
+        out["2 workers, warm fit / first fit"] = (
+            warm_seconds(d) / d["fit_s"],
+            f"first fit {d['fit_s']:.2f} s, warm fits "
+            f"{', '.join(f'{w:.2f}' for w in d['warm_fit_s'])} s; before the first round "
+            f"{d['fit_s'] - sum(h['seconds'] for h in d['history']):.2f} s")
+    if "dasknn-1w" in ok and "dasknn-1w2t" in ok:
+        one, two = ok["dasknn-1w"], ok["dasknn-1w2t"]
+        out["1 worker x 2 threads vs x 1 thread"] = (
+            one["s_per_epoch"] / two["s_per_epoch"],
+            f"{two['s_per_epoch']:.2f} vs {one['s_per_epoch']:.2f} s/epoch")
+    if gemm:
+        flops, ceiling, wall = step_flops() * n_train / BATCH, 2 * gemm["peak"], epoch_seconds(d)
+        out["GEMM ceiling share, epoch wall time"] = (
+            flops / wall / ceiling,
+            f"{flops / 1e9:.1f} GFLOP an epoch in {wall:.3f} s, of 2 x "
+            f"{gemm['peak'] / 1e9:.1f} GFLOP/s")
+        out["GEMM ceiling share, whole fit"] = (
+            flops / d["s_per_epoch"] / ceiling, f"fit / epochs = {d['s_per_epoch']:.3f} s")
+    if "sklearn" in ok and "predict_s" in d:
+        sk = ok["sklearn"]
+        out["dask predict vs sklearn predict"] = (
+            sk["predict_s"] / d["predict_s"],
+            f"{d['predict_rows']:,} rows: dasknn {d['predict_s']:.3f} s (2 workers), "
+            f"sklearn {sk['predict_s']:.3f} s")
     return out
 
 
-def write_json(path, info, results):
-    """Write the machine info and all results to ``path``."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"machine": info, "results": results}, f, indent=2)
+def format_ratios(values, judge):
+    lines = [f"{'ratio':<46} {'measured':>9} {'goal':>6}  verdict  detail", "-" * 100]
+    for name, (value, detail) in values.items():
+        goal, share = GOALS.get(name), "share" in name
+        verdict = "-" if goal is None or not judge else ("met" if value >= goal else "NOT MET")
+        shown = f"{value:.0%}" if share else f"{value:.2f}x"
+        goal_s = "" if goal is None else (f"{goal:.0%}" if share else f"{goal:.2f}x")
+        lines.append(f"{name:<46} {shown:>9} {goal_s:>6}  {verdict:<7}  {detail}")
+    return lines
 
 
-def contender_list(text):
+def scaling(results, n_train, cores):
+    """The model ``T(W) = N c / min(W, cores) + R(W) (a + b W)`` of an epoch on W
+    workers: ``c``, seconds a sample on one core, from the 1-worker run's compute time;
+    ``a`` (a round's fixed cost) and ``b`` (its cost per worker) by non-negative least
+    squares on the measured synchronisation time (``history_``'s sync share) of the
+    runs with a core per worker; ``R(W)``, the rounds an epoch ``sync_steps='auto'``
+    gives. The runs with more workers than cores only check it."""
+    from scipy.optimize import nnls
+
+    from dasknn.distributed.planning import auto_sync_steps
+    from dasknn.maths.network import Layout
+
+    steps = auto_sync_steps(Layout(UNITS), BATCH, "float32")
+    ok, runs = by_name(results), {}  # workers: (epoch wall time, synchronisation time)
+    for name, w in (("dasknn-1w", 1), ("dasknn", 2), ("dasknn-3w", 3)):
+        if name in ok:
+            wall = epoch_seconds(ok[name])
+            runs[w] = (wall, wall * ok[name]["sync_share"])
+    fitted = [w for w in runs if w <= cores]
+    if 1 not in runs or len(fitted) < 2:
+        return None
+
+    def rounds(w):
+        return math.ceil(math.ceil(n_train / w / BATCH) / steps)
+
+    (a, b), _ = nnls(np.array([[rounds(w), rounds(w) * w] for w in fitted], dtype=float),
+                     np.array([runs[w][1] for w in fitted]))
+    c = (runs[1][0] - runs[1][1]) / n_train
+    model = {w: n_train * c / min(w, cores) + rounds(w) * (a + b * w) for w in runs}
+    return {"c": c, "a": float(a), "b": float(b), "steps": steps, "cores": cores,
+            "check": {str(w): (runs[w][0], model[w]) for w in sorted(runs)}}
+
+
+def format_scaling(model):
+    if model is None:
+        return ["scaling model: needs the 1-worker run and another with a core per worker"]
+    lines = [f"scaling model: c = {model['c'] * 1e6:.2f} us/sample, a = {model['a'] * 1e3:.1f}"
+             f" ms, b = {model['b'] * 1e3:.1f} ms, R(W) = ceil(steps per worker / "
+             f"{model['steps']})"]
+    return lines + [f"  {w} worker(s) on {model['cores']} cores: measured {m:.3f} s/epoch, "
+                    f"model {p:.3f} s ({p / m - 1:+.0%})"
+                    for w, (m, p) in model["check"].items()]
+
+
+def report(run):
+    """The lines printed below the header for a measured or saved run."""
+    settings = run["machine"]["settings"]
+    n_train = int(round(settings["n_samples"] * 0.9))  # train_test_split(test_size=0.1)
+    results, gemm, cold = run["results"], run["gemm"], run["cold_start"]
+    lines = format_table(results) + format_notes(results)
+    if gemm:
+        lines.append(f"GEMM, 1 thread, float32: {gemm['peak'] / 1e9:.1f} GFLOP/s (square, "
+                     f"warmed), {gemm['mlp_shapes'] / 1e9:.1f} on the MLP's step")
+    if cold:
+        lines.append("cold start: " + "; ".join(f"{k} {v:.2f} s" for k, v in cold.items()))
+    judge = (settings["n_samples"], settings["epochs"]) == (200_000, 3)
+    lines += format_ratios(ratios(results, gemm, n_train), judge)
+    return lines + format_scaling(scaling(results, n_train, run["machine"]["nproc"] or 2))
+
+
+# ------------------------------------------------------------------------------ main
+def selection(text):
     """Parse the ``--only`` comma list."""
     names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = sorted(set(names) - set(CONTENDERS))
+    bad = sorted(set(names) - set(CONTENDERS + PARTS))
     if bad:
-        raise argparse.ArgumentTypeError(f"unknown contender(s) {bad}; pick from {CONTENDERS}")
+        raise argparse.ArgumentTypeError(f"unknown {bad}; pick from {CONTENDERS + PARTS}")
     return names
 
 
-def positive(text):
-    """Parse a positive integer option."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def parse_args(argv=None):
-    """Parse the command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--worker", help=argparse.SUPPRESS)
-    p.add_argument("--n-samples", type=positive, default=200_000)
-    p.add_argument("--epochs", type=positive, default=3, help="epochs / passes (default 3)")
-    p.add_argument("--blocks", type=positive, default=20, help="row blocks of the Dask array")
+    p.add_argument("--n-samples", type=common.positive, default=200_000)
+    p.add_argument("--epochs", type=common.positive, default=3, help="epochs / passes")
+    p.add_argument("--blocks", type=common.positive, default=20,
+                   help="row blocks of the Dask array")
     p.add_argument("--repeat", type=int, default=2,
-                   help="warm fits after each contender's first, reported beside it "
-                        "(default 2)")
-    p.add_argument("--only", type=contender_list, default=list(CONTENDERS),
-                   help="comma list of: " + ",".join(CONTENDERS))
-    p.add_argument("--json", metavar="PATH", help="write results as JSON to PATH")
+                   help="warm fits after each contender's first (default 2)")
+    p.add_argument("--only", type=selection, default=list(CONTENDERS + PARTS),
+                   help="comma list of: " + ",".join(CONTENDERS + PARTS))
+    p.add_argument("--json", metavar="PATH", help="also write the run to PATH")
+    p.add_argument("--report", metavar="PATH",
+                   help="print the report of a run saved with --json, measuring nothing")
+    p.add_argument("--step", action="store_true",
+                   help="time a training step piece by piece instead")
+    p.add_argument("--steps", type=common.positive, default=700,
+                   help="steps per timing of --step (default 700)")
     return p.parse_args(argv)
 
 
 def main(argv=None):
-    """Entry point: run as a subprocess group or as the benchmark driver."""
     args = parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.only, args)))
+        common.emit(worker(args.worker, args.only, args))
         return
-    info = machine_info(args)
-    print("\n".join(format_header(info)), flush=True)
-    results = run_all(args)
-    info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    print("\n".join(format_table(results) + format_notes(results)))
-    print(f"load average at end: {info['loadavg_end']}")
+    if args.report:
+        with open(args.report) as f:
+            run = json.load(f)
+        lines = (format_step(run["step_ms"], run["gemm"]) if "step_ms" in run
+                 else report(run))
+        print("\n".join(common.format_header(run["machine"]) + lines))
+        return
+    settings = (dict(step=True, steps=args.steps) if args.step else
+                dict(n_samples=args.n_samples, epochs=args.epochs, blocks=args.blocks,
+                     repeat=args.repeat, only=",".join(args.only)))
+    info = common.print_header(common.MODULES + ("torch",), **settings)
+    if args.step:
+        times, gemm = step_probe(args.steps)
+        print("\n".join(format_step(times, gemm)))
+        run = {"machine": info, "step_ms": times, "gemm": gemm}
+    else:
+        run = {"machine": info, **measure(args)}
+        info["loadavg_end"] = common.load_average()
+        print("\n".join(report(run)))
+        print(f"load average at end: {info['loadavg_end']}")
     if args.json:
-        write_json(args.json, info, results)
+        common.write_json(args.json, run)
 
 
 if __name__ == "__main__":

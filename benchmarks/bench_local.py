@@ -1,298 +1,90 @@
-"""Time the in-process fit of ``dasknn.MLPClassifier`` against scikit-learn.
+"""In-process fit time of ``dasknn.MLPClassifier`` against scikit-learn's, on numpy.
 
-Both libraries fit the same ``MLPClassifier`` configuration on the same numpy
-data, in the same process layout, and the script prints a table of fit
-times, the speed ratio and the test accuracy of each model.
+Both libraries fit the benchmark MLP (``common.MODEL``, 3 epochs, every epoch run) on
+the benchmark data (``common.make_data``), float32 and float64, each fit in its own
+fresh subprocess: a fresh process is what a user gets, and OpenBLAS in a fresh process
+runs MLP-sized float32 GEMMs at another speed until a large GEMM has run. With
+``--warm`` each fit is timed again after one 1024x1024 GEMM ("warm" rows). Only
+``fit`` is timed. The table gives each library's fit time, the ratio (scikit-learn's
+time over dasknn's: above 1, dasknn is faster), the test accuracies, whether the fitted
+weights are identical (SHA-256 of the weights) and each library's ``predict`` of the
+training rows (best of 3), with whether the probabilities are identical.
 
-Usage
------
-From the repository root::
+Usage, from the repository root on an otherwise idle machine::
 
-    python benchmarks/bench_local.py --warm
+    python benchmarks/bench_local.py --warm --repeat 2
 
-Quick smoke test (sklearn only, small data, one epoch)::
+Quick check of the mechanics::
 
-    python benchmarks/bench_local.py --libs sklearn --n-samples 20000 --epochs 1
-
-Options
--------
---warm
-    Also time every fit after one 1024x1024 float64 and float32 GEMM has
-    run in the worker ("warm" rows, next to the default "fresh" rows).
---repeat N
-    Run each (library, dtype, mode) worker N times; report the fastest fit.
---dtypes D [D ...]
-    Any of ``float32 float64`` (default: both).
---libs L [L ...]
-    Any of ``sklearn dasknn`` (default: both).
---epochs N
-    Number of epochs, i.e. ``max_iter`` (default: 3).
---n-samples N
-    ``n_samples`` given to ``make_classification`` (default: 200000).
---threads N
-    Set ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
-    ``MKL_NUM_THREADS`` to N in the worker environment.  By default the
-    thread settings are left as the user has them.
---json PATH
-    Also write the machine information and all results to PATH.
-
-Notes
------
-The data is ``make_classification(n_samples=200_000, n_features=100,
-n_informative=60, n_classes=10, random_state=0)``, split with
-``train_test_split(test_size=0.1, random_state=0)``.  The model is
-``MLPClassifier(hidden_layer_sizes=(256, 128), solver="adam",
-batch_size=256, max_iter=3, random_state=0, tol=0.0,
-n_iter_no_change=<larger than max_iter>)`` so every epoch runs;
-``ConvergenceWarning`` is silenced.
-
-Every fit runs in its own fresh Python subprocess (the script re-invokes
-itself with ``--worker LIB DTYPE`` and reads one JSON line back), because
-OpenBLAS in a fresh process runs MLP-sized float32 GEMMs markedly slower
-until one large GEMM has run in that process.  A fresh process is what a
-user gets, so the "fresh" rows are the headline; the "warm" rows (``--warm``)
-show the ratio once both libraries get an already warmed BLAS.  Data
-generation and scoring happen in the worker but are not timed; only
-``.fit()`` is timed, with ``time.perf_counter``.
-
-The ratio is ``sklearn time / dasknn time``: above 1 means dasknn is faster.
+    python benchmarks/bench_local.py --n-samples 20000 --epochs 1
 """
 
 import argparse
-import datetime
-import json
+import hashlib
 import os
-import platform
-import subprocess
 import sys
-import time
-import warnings
 
 import numpy as np
 
-from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path)
+import common
 
 LIBS = ("sklearn", "dasknn")
 DTYPES = ("float32", "float64")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-# Benchmark the checkout this script lives in, also when dasknn is not installed.
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 
 # ---------------------------------------------------------------- worker side
+def digest(arrays):
+    """SHA-256 of ``arrays``' bytes: equal digests, identical arrays."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
 
 
-def make_data(n_samples, dtype):
-    """Return ``X_train, X_test, y_train, y_test`` in ``dtype``."""
-    from sklearn.datasets import make_classification
-    from sklearn.model_selection import train_test_split
-
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=100,
-        n_informative=60,
-        n_classes=10,
-        random_state=0,
-    )
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.1, random_state=0
-    )
-    return X_train.astype(dtype), X_test.astype(dtype), y_train, y_test
-
-
-def warm_blas():
-    """Run one 1024x1024 GEMM in float64 and in float32."""
-    rng = np.random.default_rng(0)
-    for dtype in ("float64", "float32"):
-        a = rng.standard_normal((1024, 1024)).astype(dtype)
-        a @ a
-
-
-def make_model(lib, epochs):
-    """Return an unfitted ``MLPClassifier`` from ``lib``."""
+def worker(lib, dtype, epochs, n_samples, warm):
+    """Fit one model in this process; return its result."""
     if lib == "sklearn":
         from sklearn.neural_network import MLPClassifier
     else:
         from dasknn import MLPClassifier
-    return MLPClassifier(
-        hidden_layer_sizes=(256, 128),
-        solver="adam",
-        batch_size=256,
-        max_iter=epochs,
-        random_state=0,
-        tol=0.0,
-        n_iter_no_change=epochs + 10,
-    )
 
-
-def timed_fit(model, X, y):
-    """Fit ``model`` with ConvergenceWarning silenced.
-
-    Returns the wall-clock seconds and the process CPU seconds of the fit.
-    """
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        cpu, start = time.process_time(), time.perf_counter()
-        model.fit(X, y)
-        return time.perf_counter() - start, time.process_time() - cpu
-
-
-def timed_predict(model, X, repeat=3):
-    """Best of ``repeat`` timings of ``model.predict(X)``, and the SHA-256 of
-    ``predict_proba(X)`` (equal digests, identical probabilities)."""
-    import hashlib
-
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        model.predict(X)
-        best = min(best, time.perf_counter() - start)
-    proba = np.ascontiguousarray(model.predict_proba(X))
-    return best, hashlib.sha256(proba.tobytes()).hexdigest()
-
-
-def blas_threads():
-    """Return the thread count of each loaded BLAS, or None."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
-
-
-def coef_digest(model):
-    """SHA-256 of the fitted weights and biases: equal digests, identical models."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for a in model.coefs_ + model.intercepts_:
-        digest.update(np.ascontiguousarray(a).tobytes())
-    return digest.hexdigest()
-
-
-def worker(lib, dtype, epochs, n_samples, warm):
-    """Fit one model in this process; return a result dict."""
-    X_train, X_test, y_train, y_test = make_data(n_samples, dtype)
-    model = make_model(lib, epochs)
+    common.quiet()
+    X_train, X_test, y_train, y_test = common.make_data(n_samples, dtype)
+    model = MLPClassifier(**common.mlp_params(epochs))
     if warm:
-        warm_blas()
-    fit_s, fit_cpu_s = timed_fit(model, X_train, y_train)
-    predict_s, proba_sha = timed_predict(model, X_train)
+        common.warm_blas()
+    _, fit_s = common.timed(lambda: model.fit(X_train, y_train))
     return {
-        "lib": lib,
-        "dtype": dtype,
-        "mode": "warm" if warm else "fresh",
-        "fit_s": fit_s,
-        "fit_cpu_s": fit_cpu_s,
+        "lib": lib, "dtype": dtype, "mode": "warm" if warm else "fresh", "fit_s": fit_s,
         "accuracy": float(model.score(X_test, y_test)),
-        "n_iter": int(getattr(model, "n_iter_", -1)),
-        "coef_dtype": str(model.coefs_[0].dtype),
-        "coef_sha": coef_digest(model),
-        "predict_s": predict_s,
-        "predict_rows": int(X_train.shape[0]),
-        "proba_sha": proba_sha,
-        "blas_threads": blas_threads(),
+        "coef_sha": digest(model.coefs_ + model.intercepts_),
+        "predict_s": common.best_time(lambda: model.predict(X_train)),
+        "proba_sha": digest([model.predict_proba(X_train)]),
+        "predict_rows": int(X_train.shape[0]), "blas_threads": common.blas_threads(),
     }
 
 
 # ---------------------------------------------------------------- parent side
-
-
-def worker_command(lib, dtype, mode, args):
-    """Return the argv that runs one worker subprocess."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, dtype]
-    cmd += ["--epochs", str(args.epochs), "--n-samples", str(args.n_samples)]
-    return cmd + (["--warm"] if mode == "warm" else [])
-
-
-def worker_env(threads):
-    """Return the environment for a worker, with thread variables if asked."""
-    env = dict(os.environ)
-    if threads is not None:
-        env.update({var: str(threads) for var in THREAD_VARS})
-    return env
-
-
 def run_worker(lib, dtype, mode, args):
-    """Run one worker in a fresh subprocess; return its result dict."""
-    proc = subprocess.run(
-        worker_command(lib, dtype, mode, args),
-        env=worker_env(args.threads),
-        capture_output=True,
-        text=True,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise SystemExit(f"worker {lib} {dtype} {mode} failed (rc={proc.returncode})")
-    return json.loads(lines[-1])
-
-
-def blas_info():
-    """Return a short description of each loaded BLAS / OpenMP runtime."""
+    """Run one worker in a fresh subprocess; return its result."""
+    argv = [os.path.abspath(__file__), "--worker", lib, dtype, "--epochs", str(args.epochs),
+            "--n-samples", str(args.n_samples)] + (["--warm"] if mode == "warm" else [])
+    env = dict(os.environ)
+    if args.threads is not None:
+        env.update({var: str(args.threads) for var in THREAD_VARS})
     try:
-        import scipy.linalg  # noqa: F401  (loads scipy's BLAS too)
-        import sklearn.neural_network  # noqa: F401
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return []
-    keys = ("internal_api", "version", "num_threads", "architecture", "threading_layer")
-    return [{"lib": os.path.basename(p["filepath"]), **{k: p.get(k) for k in keys}}
-            for p in threadpool_info()]
-
-
-def dasknn_version():
-    """Return dasknn's version, or why it cannot be imported."""
-    try:
-        from dasknn import MLPClassifier  # noqa: F401
-    except Exception as exc:  # pragma: no cover - informational only
-        return f"not importable ({type(exc).__name__})"
-    return getattr(sys.modules["dasknn"], "__version__", "unknown")
-
-
-def load_average():
-    """Return the 1, 5 and 15 minute load averages, or None."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def machine_info(args):
-    """Return a dict describing the machine and the benchmark settings."""
-    import sklearn
-
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": cpu_model(),
-        "nproc": os.cpu_count(),
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-        "dasknn": dasknn_version(),
-        "blas": blas_info(),
-        "loadavg": load_average(),
-        "threads_env": {v: os.environ.get(v) for v in THREAD_VARS},
-        "threads_arg": args.threads,
-        "n_samples": args.n_samples,
-        "epochs": args.epochs,
-        "repeat": args.repeat,
-    }
+        return common.run_json(argv, env)
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
 
 
 def run_all(args):
-    """Run every worker ``args.repeat`` times; return the list of results."""
-    modes = ["fresh", "warm"] if args.warm else ["fresh"]
+    """Every (library, dtype, mode) worker ``args.repeat`` times."""
     runs = []
     for _ in range(args.repeat):
         for dtype in args.dtypes:
-            for mode in modes:
+            for mode in ("fresh", "warm") if args.warm else ("fresh",):
                 for lib in args.libs:
                     runs.append(run_worker(lib, dtype, mode, args))
                     print(".", end="", file=sys.stderr, flush=True)
@@ -300,102 +92,72 @@ def run_all(args):
     return runs
 
 
-def best_run(runs, lib, dtype, mode):
-    """Return the fastest of the matching runs, or None."""
+def best_run(runs, lib, dtype, mode, key="fit_s"):
+    """The matching run with the least ``key``, or None."""
     match = [r for r in runs if (r["lib"], r["dtype"], r["mode"]) == (lib, dtype, mode)]
-    return min(match, key=lambda r: r["fit_s"]) if match else None
+    return min(match, key=lambda r: r[key]) if match else None
 
 
-def summarize(runs, args):
-    """Return one row per (dtype, mode) with best times and the ratio."""
-    rows = []
+def same(runs, dtype, key):
+    """'yes' if every run of ``dtype`` has the same ``key`` digest, else 'NO'."""
+    return "yes" if len({r[key] for r in runs if r["dtype"] == dtype}) == 1 else "NO"
+
+
+def format_table(runs, args):
+    """One line per (dtype, mode): best fit times, ratio, accuracies, predict times."""
+    head = ("dtype", "mode", "sklearn s", "dasknn s", "ratio", "sklearn acc", "dasknn acc",
+            "same weights", "predict s sk / dk", "same proba")
+    out = [" | ".join(head), "-" * 118]
     for dtype in args.dtypes:
         for mode in ("fresh", "warm"):
-            sk = best_run(runs, "sklearn", dtype, mode)
-            dk = best_run(runs, "dasknn", dtype, mode)
+            sk, dk = (best_run(runs, lib, dtype, mode) for lib in ("sklearn", "dasknn"))
             if sk is None and dk is None:
                 continue
+            sk, dk = sk or {}, dk or {}
             ratio = sk["fit_s"] / dk["fit_s"] if sk and dk else None
-            rows.append({"dtype": dtype, "mode": mode, "sklearn": sk, "dasknn": dk,
-                         "ratio": ratio})
-    return rows
-
-
-def fmt(value, spec):
-    """Format ``value`` with ``spec``, or return '-' for None."""
-    return "-" if value is None else format(value, spec)
-
-
-def format_header(info):
-    """Return the machine information as text lines."""
-    lines = [f"{k}: {info[k]}" for k in
-             ("date", "platform", "python", "cpu", "nproc", "numpy", "sklearn", "dasknn")]
-    lines += [f"blas: {b}" for b in info["blas"]]
-    lines.append(f"load average at start: {info['loadavg']} (timings need an idle machine)")
-    lines.append(f"thread env: {info['threads_env']}  --threads: {info['threads_arg']}")
-    lines.append(f"n_samples={info['n_samples']} (90% train)  epochs={info['epochs']}  "
-                 f"repeat={info['repeat']} (best of)")
-    return lines
-
-
-def format_table(rows):
-    """Return the results table as text lines."""
-    head = ("dtype", "mode", "sklearn s", "dasknn s", "ratio", "sklearn acc", "dasknn acc")
-    out = [" | ".join(f"{h:>11}" for h in head)]
-    out.append("-" * len(out[0]))
-    for r in rows:
-        sk, dk = r["sklearn"] or {}, r["dasknn"] or {}
-        cells = (r["dtype"], r["mode"], fmt(sk.get("fit_s"), ".2f"),
-                 fmt(dk.get("fit_s"), ".2f"), fmt(r["ratio"], ".2f"),
-                 fmt(sk.get("accuracy"), ".4f"), fmt(dk.get("accuracy"), ".4f"))
-        out.append(" | ".join(f"{c:>11}" for c in cells))
-    return out
-
-
-def worker_threads(runs):
-    """Return the distinct BLAS thread counts the workers reported."""
-    return sorted({tuple(r["blas_threads"] or ()) for r in runs})
-
-
-def write_json(path, info, rows, runs):
-    """Write the machine info, summary rows and all runs to ``path``."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"machine": info, "summary": rows, "runs": runs}, f, indent=2)
+            cells = (dtype, mode, common.fmt(sk.get("fit_s"), ".2f"),
+                     common.fmt(dk.get("fit_s"), ".2f"), common.fmt(ratio, ".2f"),
+                     common.fmt(sk.get("accuracy"), ".4f"),
+                     common.fmt(dk.get("accuracy"), ".4f"), same(runs, dtype, "coef_sha"),
+                     f"{common.fmt(sk.get('predict_s'), '.3f')} / "
+                     f"{common.fmt(dk.get('predict_s'), '.3f')}",
+                     same(runs, dtype, "proba_sha"))
+            out.append(" | ".join(f"{c:>{len(h)}}" for c, h in zip(cells, head)))
+    return out + ["ratio = sklearn s / dasknn s (> 1 means dasknn is faster); predict: "
+                  "the training rows, best of 3"]
 
 
 def parse_args(argv=None):
-    """Parse the command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--worker", nargs=2, metavar=("LIB", "DTYPE"), help=argparse.SUPPRESS)
-    p.add_argument("--warm", action="store_true", help="also time with a warmed BLAS")
-    p.add_argument("--repeat", type=int, default=1, help="runs per worker; best is kept")
+    p.add_argument("--warm", action="store_true",
+                   help="also time every fit after a large GEMM in its process")
+    p.add_argument("--repeat", type=common.positive, default=1,
+                   help="fresh processes per cell; the fastest is kept")
     p.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES))
     p.add_argument("--libs", nargs="+", choices=LIBS, default=list(LIBS))
-    p.add_argument("--epochs", type=int, default=3, help="max_iter (default 3)")
-    p.add_argument("--n-samples", type=int, default=200_000)
+    p.add_argument("--epochs", type=common.positive, default=3, help="max_iter (default 3)")
+    p.add_argument("--n-samples", type=common.positive, default=200_000)
     p.add_argument("--threads", type=int, default=None,
-                   help="set OMP/OPENBLAS/MKL_NUM_THREADS in the workers")
-    p.add_argument("--json", metavar="PATH", help="write results as JSON to PATH")
+                   help="set OMP/OPENBLAS/MKL_NUM_THREADS in the workers (default: as set)")
+    p.add_argument("--json", metavar="PATH", help="also write the results to PATH")
     return p.parse_args(argv)
 
 
 def main(argv=None):
-    """Entry point: run as a worker or as the benchmark driver."""
     args = parse_args(argv)
     if args.worker:
-        lib, dtype = args.worker
-        print(json.dumps(worker(lib, dtype, args.epochs, args.n_samples, args.warm)))
+        common.emit(worker(*args.worker, args.epochs, args.n_samples, args.warm))
         return
-    info = machine_info(args)
-    print("\n".join(format_header(info)), flush=True)
+    info = common.print_header(
+        modules=("numpy", "sklearn", "dasknn"), n_samples=args.n_samples,
+        epochs=args.epochs, repeat=args.repeat, threads=args.threads,
+        threads_env={v: os.environ.get(v) for v in THREAD_VARS})
     runs = run_all(args)
-    rows = summarize(runs, args)
-    print("\n".join(format_table(rows)))
-    print("ratio = sklearn s / dasknn s (> 1 means dasknn is faster)")
-    print(f"BLAS threads seen in the workers: {worker_threads(runs)}")
+    print("\n".join(format_table(runs, args)))
+    print(f"BLAS threads in the workers: {sorted({tuple(r['blas_threads'] or ()) for r in runs})}")
     if args.json:
-        write_json(args.json, info, rows, runs)
+        common.write_json(args.json, {"machine": info, "runs": runs})
 
 
 if __name__ == "__main__":

