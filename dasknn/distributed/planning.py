@@ -48,10 +48,11 @@ class Seeds:
         """The validation split of row block ``block``."""
         return self._draw(self.SPLIT, block)
 
-    def round(self, epoch, shard, *block):
-        """A shard's shuffle and dropout masks in an epoch's round (streamed: the
-        ``block`` it visits)."""
-        return self._draw(self.ROUND, epoch, shard, *block)
+    def round(self, epoch, shard, *index):
+        """A shard's shuffle and dropout masks in an epoch (held: the rounds of an
+        epoch take consecutive batches of one shuffle; streamed: one per round
+        ``index``)."""
+        return self._draw(self.ROUND, epoch, shard, *index)
 
     def block_order(self, epoch, shard):
         """The order a streamed shard visits its blocks in an epoch."""

@@ -20,7 +20,7 @@ from .watchdog import SchedulerLost, in_contact
 
 
 class Regroup(Exception):
-    """Workers joined the cluster: the fit re-plans its shards over every worker and
+    """Workers joined the cluster: the fit re-plans its shards over every slot and
     goes on from its last finished epoch (raised by an epoch source)."""
 
 
@@ -172,7 +172,7 @@ class ClusterRunner:
         return [set(who_has[k]) for k in keys]
 
     def homes(self, where, groups):
-        """The worker slot each group of parts trains on (see
+        """The worker each group of parts trains on (see
         :func:`~dasknn.distributed.planning.plan_homes`)."""
         return plan_homes(self.slots, where, groups)
 

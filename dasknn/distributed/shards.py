@@ -45,7 +45,7 @@ class Shards(NamedTuple):
 
     runner: object
     futures: list
-    homes: list  # the worker slot of each shard
+    homes: list  # the worker (address) each shard trains on
     rows: list  # training rows per shard
     val_rows: list
     token: str

@@ -5,7 +5,7 @@ A path supplies an *epoch source*: ``source.epoch(epoch, state)`` trains one epo
 (its own way) and returns an :class:`EpochResult`. The driver owns everything
 around it, once: the loss curve and stopping rule (scikit-learn's, with its
 ``verbose`` lines), learning-rate schedules, the per-epoch record (``history_``),
-the hooks (progress bar, Dask events, dashboard), the maximum-iterations warning,
+the hooks (progress bar, Dask events, the guard of a scaled rate), the maximum-iterations warning,
 Ctrl-C, and early stopping's best model.
 """
 
