@@ -57,12 +57,60 @@ def run_sklearn(data, params):
     return dict(accuracy=clf.score(Xt, yt), epochs=clf.n_iter_, seconds=seconds)
 
 
-def run_dasknn(data, params, shards):
+LAYOUTS = ("even", "remainder", "parquet")
+
+
+def chunks(n, layout):
+    """Row blocks of ``n`` rows: ``even``, 64 near-equal blocks; ``remainder``, blocks of
+    ``n // 64`` rows and the remainder in a small last block (``from_array`` with
+    ``len(X) // 64``); ``parquet``, 64 blocks of random sizes (0.1x to 2x the mean)."""
+    if layout == "even":
+        return (-(-n // 64),)
+    if layout == "remainder":
+        return (n // 64,)
+    weights = np.random.RandomState(0).uniform(0.1, 2.0, 64)
+    sizes = np.floor(weights / weights.sum() * n).astype(int)
+    sizes[-1] += n - sizes.sum()
+    return (tuple(int(r) for r in sizes),)
+
+
+DATASETS = {
+    "bench": lambda rows: common.make_data(rows),
+    "standardised": lambda rows: _standardised(common.make_data(rows)),
+    "other": lambda rows: _other(rows),
+}
+
+
+def _standardised(data):
+    from sklearn.preprocessing import StandardScaler
+
+    X, Xt, y, yt = data
+    scaler = StandardScaler().fit(X)
+    return (scaler.transform(X).astype(np.float32), scaler.transform(Xt).astype(np.float32),
+            y, yt)
+
+
+def _other(rows):
+    """A harder task than the benchmark's: fewer informative features, overlapping
+    classes, 2% of labels flipped."""
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_classification(n_samples=rows, n_features=100, n_informative=20,
+                               n_redundant=20, n_classes=10, class_sep=0.8, flip_y=0.02,
+                               random_state=1)
+    return train_test_split(X.astype(np.float32), y, test_size=0.1, random_state=0)
+
+
+def run_dasknn(data, params, shards, layout="even"):
+    import dask.array as da
+
     from dasknn import MLPClassifier
     from dasknn.distributed.runner import simulated_slots
 
     X, Xt, y, yt = data
-    dX, dy = common.to_dask(X, y, 64)
+    rows = chunks(X.shape[0], layout)
+    dX, dy = da.from_array(X, chunks=rows + (X.shape[1],)), da.from_array(y, chunks=rows)
     clf = MLPClassifier(**MODEL, **params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -75,23 +123,32 @@ def run_dasknn(data, params, shards):
 
 
 def accuracy_sweep(args):
-    data = common.make_data(args.rows)
     results = []
-    for setting in args.settings:
-        params = SETTINGS[setting](args.epochs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ref = run_sklearn(data, params)
-        print(f"{setting:5} scikit-learn        accuracy {ref['accuracy']:.4f}  "
-              f"epochs {ref['epochs']:3d}  {ref['seconds']:7.1f} s", flush=True)
-        results.append(dict(setting=setting, shards=0, **ref))
+    for dataset in args.datasets:
+        data = DATASETS[dataset](args.rows)
+        for setting in args.settings:
+            results += _sweep_setting(args, data, dataset, setting)
+    return results
+
+
+def _sweep_setting(args, data, dataset, setting):
+    params = SETTINGS[setting](args.epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = run_sklearn(data, params)
+    print(f"{dataset:12} {setting:5} scikit-learn              accuracy {ref['accuracy']:.4f}  "
+          f"epochs {ref['epochs']:3d}  {ref['seconds']:7.1f} s", flush=True)
+    results = [dict(dataset=dataset, setting=setting, shards=0, **ref)]
+    for layout in args.layouts:
         for w in args.shards:
-            got = run_dasknn(data, params, w)
+            got = run_dasknn(data, params, w, layout)
             gap = 100 * (got["accuracy"] - ref["accuracy"])
-            print(f"{setting:5} dasknn {w:3d} shards  accuracy {got['accuracy']:.4f}  "
-                  f"epochs {got['epochs']:3d}  {got['seconds']:7.1f} s  {gap:+5.1f} points  "
-                  f"rounds {got['rounds']}  {'; '.join(got['warnings'])}", flush=True)
-            results.append(dict(setting=setting, shards=w, gap_points=gap, **got))
+            print(f"{dataset:12} {setting:5} {layout:9} {w:3d} shards  accuracy "
+                  f"{got['accuracy']:.4f}  epochs {got['epochs']:3d}  {got['seconds']:7.1f} s"
+                  f"  {gap:+5.1f} points  rounds {got['rounds']}  "
+                  f"{'; '.join(got['warnings'])}", flush=True)
+            results.append(dict(dataset=dataset, setting=setting, layout=layout, shards=w,
+                                gap_points=gap, **got))
     return results
 
 
@@ -184,6 +241,10 @@ def parse_args(argv=None):
                         help="comma-separated shard counts")
     parser.add_argument("--settings", default="same",
                         help="comma-separated among same, conv, early")
+    parser.add_argument("--layouts", default="even",
+                        help=f"comma-separated block layouts among {', '.join(LAYOUTS)}")
+    parser.add_argument("--datasets", default="bench",
+                        help=f"comma-separated among {', '.join(DATASETS)}")
     parser.add_argument("--round-cost", action="store_true",
                         help="measure the round cost on a LocalCluster instead")
     parser.add_argument("--json", default=None, help="also write the results here")
@@ -192,6 +253,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.shards = [int(w) for w in args.shards.split(",")]
     args.settings = args.settings.split(",")
+    args.layouts = args.layouts.split(",")
+    args.datasets = args.datasets.split(",")
     return args
 
 
@@ -201,7 +264,8 @@ def main(argv=None):
         return plot(args.plot[0], args.plot[1:])
     info = common.print_header(("numpy", "sklearn", "dask", "distributed", "dasknn"),
                                 rows=args.rows, epochs=args.epochs, shards=args.shards,
-                                accuracy_settings=args.settings,
+                                accuracy_settings=args.settings, layouts=args.layouts,
+                                datasets=args.datasets,
                                 round_cost=args.round_cost)
     out = round_cost_sweep(args) if args.round_cost else accuracy_sweep(args)
     if args.json:

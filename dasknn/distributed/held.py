@@ -166,7 +166,7 @@ class HeldEpochs:
         first (:class:`Regroup`)."""
         rate = optim.schedule_rate(state.optimizer)
         if self.in_flight and self.shards.runner.joined(len(self.shards.futures),
-                                                        self.shards.n_parts):
+                                                        self.shards.max_shards):
             raise Regroup
         if not self.in_flight:
             starts = [state.optimizer] * len(self.shards.futures)

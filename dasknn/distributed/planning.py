@@ -211,16 +211,80 @@ def validation_counts(row_chunks, fraction):
     return counts
 
 
-def contiguous_groups(n_parts, n_shards):
-    """Part indices of each shard: ``n_shards`` contiguous runs of about equal length.
+def _offsets(sizes):
+    """Where each of ``sizes`` starts in their concatenation, and the total."""
+    offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+    return [int(o) for o in offsets[:-1]], int(offsets[-1])
+
+
+def _even_runs(sizes, n_runs):
+    """``n_runs`` contiguous runs of nearly equal length over the concatenation of
+    ``sizes``: for each run, ``{index: (start, stop)}`` within the items it covers."""
+    offsets, total = _offsets(sizes)
+    bounds = [round(k * total / n_runs) for k in range(n_runs + 1)]
+    runs = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        run = {}
+        for i, (start, size) in enumerate(zip(offsets, sizes)):
+            a, b = max(lo, start), min(hi, start + size)
+            if a < b:
+                run[i] = (a - start, b - start)
+        runs.append(run)
+    return runs
+
+
+class Piece(NamedTuple):
+    """What a shard takes from one part: rows ``[start, stop)`` of its training rows
+    and of its validation rows."""
+
+    part: int
+    train: tuple
+    val: tuple
+
+
+def balanced_shards(rows, n_shards):
+    """The pieces of each shard: the parts' training rows (``rows`` gives
+    ``(training, validation)`` rows per part) cut into ``n_shards`` contiguous runs of
+    nearly equal length, and their validation rows likewise, whatever the block sizes.
+    Whole parts stay whole when the cuts fall between them (equal blocks, as many
+    shards as blocks or a divisor of them).
 
     Examples
     --------
-    >>> [list(g) for g in contiguous_groups(5, 2)]
-    [[0, 1], [2, 3, 4]]
+    >>> [[(p.part, p.train) for p in s] for s in balanced_shards([(6, 0), (6, 0), (1, 0)], 2)]
+    [[(0, (0, 6))], [(1, (0, 6)), (2, (0, 1))]]
+    >>> [[(p.part, p.train) for p in s] for s in balanced_shards([(8, 0)], 2)]  # one block
+    [[(0, (0, 4))], [(0, (4, 8))]]
     """
-    bounds = [round(k * n_parts / n_shards) for k in range(n_shards + 1)]
-    return [range(bounds[k], bounds[k + 1]) for k in range(n_shards)]
+    train = _even_runs([r[0] for r in rows], n_shards)
+    val = _even_runs([r[1] for r in rows], n_shards)
+    return [[Piece(i, t.get(i, (0, 0)), v.get(i, (0, 0))) for i in sorted({*t, *v})]
+            for t, v in zip(train, val)]
+
+
+def row_groups(rows, n_groups):
+    """Block indices of ``n_groups`` contiguous groups of whole blocks, each of at least
+    one block, whose row totals are as near equal as the blocks allow (a streamed fit
+    cannot cut a lazy block). ``rows``: rows per block.
+
+    Examples
+    --------
+    >>> row_groups([100, 100, 100, 100, 5], 2)
+    [[0, 1], [2, 3, 4]]
+    >>> row_groups([400, 10, 10, 10], 2)
+    [[0], [1, 2, 3]]
+    """
+    offsets, total = _offsets(rows)
+    cuts = [0]
+    for k in range(1, n_groups):
+        target = k * total / n_groups
+        lowest, highest = cuts[-1] + 1, len(rows) - (n_groups - k)
+        # the block boundary nearest the target, the even one on a tie (as round() does)
+        cut = min(range(lowest, highest + 1),
+                  key=lambda i: (abs(offsets[i] - target), i % 2))
+        cuts.append(cut)
+    cuts.append(len(rows))
+    return [list(range(a, b)) for a, b in zip(cuts, cuts[1:])]
 
 
 def part_rows(row_chunks, cfg):
@@ -236,13 +300,14 @@ def part_rows(row_chunks, cfg):
     return [(r - v, v) for r, v in zip((r for r in row_chunks if r > 0), counts)]
 
 
-def shard_sizes(rows, groups, cfg):
-    """``(training rows, validation rows)`` of each shard from its parts' ``rows``;
-    refuses a shard without training rows or a validation set under 2 rows."""
-    sizes = [tuple(map(sum, zip(*(rows[i] for i in g)))) for g in groups]
+def shard_sizes(pieces, cfg):
+    """``(training rows, validation rows)`` of each shard from its ``pieces``; refuses
+    a shard without training rows or a validation set under 2 rows."""
+    sizes = [(sum(p.train[1] - p.train[0] for p in shard), sum(p.val[1] - p.val[0] for p in shard))
+             for shard in pieces]
     if min(s[0] for s in sizes) == 0:
         raise ValueError("A shard of X has no training rows after the validation split: "
-                         "rechunk X into fewer, larger blocks.")
+                         "use fewer workers or more data.")
     check_validation_size(sum(s[1] for s in sizes), cfg)
     return sizes
 

@@ -39,7 +39,7 @@ class InlineRunner:
     def homes(self, where, groups):
         return [None] * len(groups)
 
-    def joined(self, n_shards, n_parts):
+    def joined(self, n_shards, max_shards):
         return False
 
     def refresh(self):
@@ -117,10 +117,11 @@ class ClusterRunner:
     def connected(self):
         return watchdog.connected(self.client)
 
-    def joined(self, n_shards, n_parts):
+    def joined(self, n_shards, max_shards):
         """Whether slots beyond the ``n_shards`` a fit trains on have joined and its
-        ``n_parts`` row blocks could use them; if so, this runner now plans with them."""
-        if n_parts <= n_shards:
+        data could make more shards (up to ``max_shards``); if so, this runner now plans
+        with them."""
+        if max_shards <= n_shards:
             return False
         if len(training_slots(in_contact(self.client).nthreads())) <= n_shards:
             return False

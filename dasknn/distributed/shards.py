@@ -1,5 +1,6 @@
-"""From Dask blocks to training shards: one part task per row block, grouped into one
-contiguous shard per training slot and concatenated on the worker that holds most of it."""
+"""From Dask blocks to training shards: one part task per row block; the parts' rows cut
+into one contiguous shard of equal length per training slot, whatever the block sizes,
+and concatenated on the worker that holds most of it."""
 
 import uuid
 from typing import NamedTuple
@@ -7,11 +8,12 @@ from typing import NamedTuple
 import dask
 
 from . import tasks
-from .planning import contiguous_groups, part_rows, shard_sizes, val_fraction, validation_counts
+from .planning import balanced_shards, part_rows, shard_sizes, val_fraction, validation_counts
 
 
-def n_shards(runner, n_parts):
-    """Shards of a fit: one per training slot, at most one per part.
+def n_shards(runner, most):
+    """Shards of a fit: one per training slot, at most ``most`` (the parts of a
+    streamed fit, which cannot be cut; the training rows of a held one).
 
     Examples
     --------
@@ -19,7 +21,7 @@ def n_shards(runner, n_parts):
     >>> n_shards(InlineRunner(8), 5), n_shards(InlineRunner(2), 5)
     (5, 2)
     """
-    return max(1, min(runner.n_slots, n_parts))
+    return max(1, min(runner.n_slots, most))
 
 
 def part_tasks(data, targets, cfg, seeds, token, device):
@@ -49,7 +51,7 @@ class Shards(NamedTuple):
     rows: list  # training rows per shard
     val_rows: list
     token: str
-    n_parts: int  # row blocks the shards are built from
+    max_shards: int  # the most shards these rows could make (their training rows)
     dtype: object  # of X and the parameters
 
     def submit(self, fn, *args, key, k=None):
@@ -65,24 +67,27 @@ def build(runner, data, targets, cfg, seeds, device="auto"):
     token = uuid.uuid4().hex[:12]
     delayed = part_tasks(data, targets, cfg, seeds, token, device)  # refuses an empty X
     rows = part_rows(data.X.chunks[0], cfg)
-    # contiguous groups: the model does not depend on where the scheduler put a part
-    groups = contiguous_groups(len(rows), n_shards(runner, len(rows)))
-    sizes = shard_sizes(rows, groups, cfg)
+    n_train = sum(r[0] for r in rows)
+    # contiguous runs of equal length: the model depends neither on where the scheduler
+    # put a part nor on how the rows were cut into blocks
+    pieces = balanced_shards(rows, n_shards(runner, n_train))
+    sizes = shard_sizes(pieces, cfg)
     keys = [k for k, r in zip(_row_block_keys(data.X), data.X.chunks[0]) if r > 0]
     parts, where = runner.parts(delayed, data.X, keys)
     shards = []
     try:
-        homes = runner.homes(where, groups)
-        shards.extend(runner.submit(tasks.make_shard, size, *(parts[i] for i in g),
+        homes = runner.homes(where, [[p.part for p in shard] for shard in pieces])
+        shards.extend(runner.submit(tasks.make_shard, size, [(p.train, p.val) for p in shard],
+                                    *(parts[p.part] for p in shard),
                                     key=f"dasknn-shard-{k}-{token}", worker=h)
-                      for k, (size, g, h) in enumerate(zip(sizes, groups, homes)))
+                      for k, (size, shard, h) in enumerate(zip(sizes, pieces, homes)))
         runner.release(parts)
         runner.settle(shards)  # the first epoch's timing starts from built shards
     except BaseException:
         runner.release(parts, shards)
         raise
     return Shards(runner, shards, homes, [s[0] for s in sizes], [s[1] for s in sizes], token,
-                  len(rows), data.X.dtype)
+                  n_train, data.X.dtype)
 
 
 def _row_block_keys(X):

@@ -17,7 +17,7 @@ from ..maths import optimizers as optim
 from ..training.batches import batch_size_for
 from ..training.driver import EpochResult
 from . import averaging, tasks
-from .planning import contiguous_groups
+from .planning import row_groups
 from .shards import n_shards
 from .runner import Regroup
 
@@ -45,7 +45,7 @@ class StreamedEpochs:
         self.runner, self.parts, self.rows, self.cfg = runner, parts, rows, cfg
         self.seeds, self.rate, self.token = seeds, rate, token
         count = n_shards(runner, len(parts))
-        self.groups = [list(g) for g in contiguous_groups(len(parts), count)]
+        self.groups = row_groups(rows, count)  # whole blocks, rows as even as they allow
         self.homes = runner.slots[:count]
         self.batch_size = batch_size_for(cfg.batch_size, sum(rows))
         self.starts, self.initial = [], None

@@ -110,23 +110,36 @@ def warm_up(dtype):
     _warm_blas(np.dtype(dtype))
 
 
-def make_shard(expected, *parts):
-    """Concatenate a slot's parts into one contiguous shard.
+def make_shard(expected, cuts, *parts):
+    """Concatenate the pieces of ``parts`` a slot trains on into one contiguous shard.
 
-    ``expected`` is ``(training rows, validation rows)`` as the driver planned them
-    from X's chunk sizes; a shard of another size means the chunk sizes were wrong.
+    ``cuts`` gives, for each part, the ``(start, stop)`` of its training rows and of
+    its validation rows this shard takes; ``expected`` is ``(training rows, validation
+    rows)`` as the driver planned them from X's chunk sizes: a shard of another size
+    means the chunk sizes were wrong.
     """
     xp = namespace_of(parts[0].X)
     if is_numpy_namespace(xp):
         _warm_blas(parts[0].X.dtype)
+    pieces = [_piece(part, train, val) for part, (train, val) in zip(parts, cuts)]
     join = lambda arrays: None if arrays[0] is None else xp.concat(arrays)  # noqa: E731
-    shard = Part(*(join([p[i] for p in parts]) for i in range(len(Part._fields))))
+    shard = Part(*(join([p[i] for p in pieces]) for i in range(len(Part._fields))))
     held = (shard.X.shape[0], shard.X_val.shape[0])
     if held != tuple(expected):
         raise ValueError(_wrong_chunks(
             f"X's blocks hold {held[0]} training and {held[1]} validation rows where its "
             f"chunk sizes plan {expected[0]} and {expected[1]}"))
     return shard
+
+
+def _piece(part, train, val):
+    """Rows ``train`` of a part's training rows and ``val`` of its validation rows."""
+    if train == (0, part.X.shape[0]) and val == (0, part.X_val.shape[0]):
+        return part  # the whole part
+    t, v = slice(*train), slice(*val)
+    cut = lambda a, rows: None if a is None else a[rows]  # noqa: E731
+    return Part(cut(part.X, t), cut(part.Y, t), cut(part.sw, t),
+                cut(part.X_val, v), cut(part.Y_val, v), cut(part.sw_val, v))
 
 
 def _wrong_chunks(what):

@@ -27,13 +27,53 @@ def _cfg(early_stopping=False, fraction=0.1, batch_size="auto"):
                   fraction, False, 0)
 
 
-@pytest.mark.parametrize("n_parts,n_shards", [(1, 1), (5, 2), (64, 8), (7, 7), (100, 64)])
-def test_contiguous_groups_cover_every_part_once_in_order(n_parts, n_shards):
-    groups = planning.contiguous_groups(n_parts, n_shards)
-    assert len(groups) == n_shards
-    assert [i for g in groups for i in g] == list(range(n_parts))
-    sizes = [len(g) for g in groups]
-    assert max(sizes) - min(sizes) <= 1
+LAYOUTS = {
+    "remainder block": [2812] * 64 + [32],  # len(X) // 64 rows a block
+    "equal": [2813] * 64,
+    "one giant block": [50] * 20 + [100_000] + [50] * 20,
+    "parquet-like": list(np.random.RandomState(0).randint(1, 9000, 37)),
+    "empty blocks": [500, 0, 0, 700, 0, 300],
+    "fewer blocks than shards": [10_000, 7_000],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=list(LAYOUTS))
+@pytest.mark.parametrize("n_shards", [1, 2, 8, 16, 64])
+def test_shards_are_balanced_by_rows_whatever_the_blocks(layout, n_shards):
+    rows = planning.part_rows(LAYOUTS[layout], _cfg(early_stopping=True, fraction=0.1))
+    pieces = planning.balanced_shards(rows, n_shards)
+    sizes = planning.shard_sizes(pieces, _cfg(early_stopping=True))
+    train = [t for t, _ in sizes]
+    assert max(train) - min(train) <= 1  # no shard holds more than its share
+    assert sum(train) == sum(t for t, _ in rows) and sum(v for _, v in sizes) == sum(
+        v for _, v in rows)
+    # every row of every part is taken once, in order
+    for which, column in ((lambda p: p.train, 0), (lambda p: p.val, 1)):
+        taken = {}
+        for shard in pieces:
+            for piece in shard:
+                taken.setdefault(piece.part, []).append(which(piece))
+        for part, cuts in taken.items():
+            cuts = [c for c in cuts if c[1] > c[0]]
+            ends = [0] + [stop for _, stop in cuts]
+            assert [start for start, _ in cuts] == ends[:-1] and ends[-1] in (0, rows[part][column])
+
+
+def test_equal_blocks_stay_whole_parts():
+    rows = planning.part_rows([1000] * 8, _cfg())
+    for n_shards in (1, 2, 4, 8):
+        for shard in planning.balanced_shards(rows, n_shards):
+            assert all(p.train == (0, 1000) for p in shard)
+
+
+@pytest.mark.parametrize("rows,n_groups", [([7] * 9, 2), ([2812] * 8 + [32], 8),
+                                          ([400, 10, 10, 10], 2), ([5, 0, 900, 3, 3], 3)])
+def test_streamed_groups_are_whole_blocks_with_rows_as_even_as_they_allow(rows, n_groups):
+    groups = planning.row_groups(rows, n_groups)
+    assert [i for g in groups for i in g] == list(range(len(rows))) and all(groups)
+    totals = [sum(rows[i] for i in g) for g in groups]
+    share = sum(rows) / n_groups
+    assert max(totals) <= share + max(rows)  # a cut misses its target by under one block
 
 
 def test_part_rows_skip_empty_blocks_and_hold_out_the_validation_share():
@@ -42,14 +82,11 @@ def test_part_rows_skip_empty_blocks_and_hold_out_the_validation_share():
     assert planning.part_rows((100, 9), _cfg()) == [(100, 0), (9, 0)]
 
 
-def test_shard_sizes_sum_their_parts_and_refuse_empty_shards_or_validation_sets():
-    rows = [(90, 10), (8, 1), (50, 5)]
-    assert planning.shard_sizes(rows, [range(0, 2), range(2, 3)],
-                                _cfg(early_stopping=True)) == [(98, 11), (50, 5)]
+def test_shard_sizes_refuse_empty_shards_or_validation_sets():
     with pytest.raises(ValueError, match="no training rows"):
-        planning.shard_sizes([(0, 1), (5, 1)], [range(0, 1), range(1, 2)], _cfg())
+        planning.shard_sizes(planning.balanced_shards([(1, 1)], 2), _cfg())
     with pytest.raises(ValueError, match="validation set is too small"):
-        planning.shard_sizes([(9, 1)], [range(0, 1)], _cfg(early_stopping=True))
+        planning.shard_sizes(planning.balanced_shards([(9, 1)], 1), _cfg(early_stopping=True))
 
 
 @pytest.mark.parametrize("rows,batch,steps", [([1000, 600], 100, 4), ([50], 200, 8),

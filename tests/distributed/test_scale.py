@@ -97,3 +97,29 @@ def test_a_streamed_fit_that_diverges_starts_again_then_is_refused(client):
             np.errstate(all="ignore"):
         MLPClassifier(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=10.0,
                       max_iter=2, persist=False).fit(dX, dy)
+
+
+UNEVEN = {
+    "tiny trailing block": (2000,) * 5 + (40,),
+    "one giant block": (100,) * 10 + (8440,) + (60,) * 10,
+    "parquet-like": tuple(np.random.RandomState(0).multinomial(10_040, np.full(23, 1 / 23))),
+    "empty blocks": (5000, 0, 0, 5040, 0),
+    "fewer blocks than shards": (6000, 4040),
+}
+
+
+@pytest.mark.parametrize("layout", UNEVEN, ids=list(UNEVEN))
+def test_uneven_blocks_train_balanced_shards_as_good_as_even_ones(layout):
+    X, y = make_classification(n_samples=12_000, n_features=20, n_informative=10,
+                               n_classes=3, random_state=0)
+    X, Xt, y, yt = X[:10_040], X[10_040:], y[:10_040], y[10_040:]
+    params = dict(hidden_layer_sizes=(32,), max_iter=8, tol=0.0, random_state=0)
+    rows = UNEVEN[layout]
+    fits = {}
+    with warnings.catch_warnings(), simulated_slots(8):
+        warnings.simplefilter("ignore")
+        for name, chunks in (("even", -(-10_040 // 8)), (layout, rows)):
+            dX = da.from_array(X, chunks=(chunks, -1))
+            fits[name] = MLPClassifier(**params).fit(dX, da.from_array(y, chunks=dX.chunks[0]))
+    assert fits[layout].history_[-1]["workers"] == 8  # a shard per slot, whatever the blocks
+    assert fits[layout].score(Xt, yt) >= fits["even"].score(Xt, yt) - 0.02
