@@ -153,8 +153,9 @@ def _sweep_setting(args, data, dataset, setting):
 
 
 def round_cost(shards):
-    """Seconds of synchronisation per round on 2 worker processes x shards/2 threads."""
-    from distributed import Client, LocalCluster
+    """Seconds of synchronisation and scheduler tasks per round on 2 worker processes
+    x shards/2 threads (the epochs after the first, which pays the workers' warm-up)."""
+    from distributed import Client, LocalCluster, get_task_stream
 
     from dasknn import MLPClassifier
 
@@ -167,12 +168,22 @@ def round_cost(shards):
             Client(cluster) as client:
         dX, dy = common.to_dask(X, y, max(64, shards), client)
         clf = MLPClassifier(**MODEL, max_iter=3, tol=0.0, sync_steps=1)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), get_task_stream(client) as stream:
             warnings.simplefilter("ignore")
             clf.fit(dX, dy)
-        records = clf.history_[1:]  # the first epoch pays the workers' warm-up
+        records = clf.history_[1:]
+        rounds = sum(r["rounds"] for r in records)
         sync = sum(r["seconds"] * r["sync_share"] for r in records)
-        return sync / sum(r["rounds"] for r in records)
+        later = [t for t in stream.data if _epoch_of(str(t["key"])) not in (None, 0)]
+        return sync / rounds, len(later) / rounds
+
+
+def _epoch_of(key):
+    """The epoch of a round's task (``dasknn-round-E-...``, ``dasknn-average-E-...``)."""
+    for prefix in ("dasknn-round-", "dasknn-average-"):
+        if prefix in key:
+            return int(key.split(prefix)[1].split("-")[0])
+    return None
 
 
 def fit_round_model(costs):
@@ -186,10 +197,11 @@ def fit_round_model(costs):
 
 
 def round_cost_sweep(args):
-    costs = {}
+    costs, tasks = {}, {}
     for w in args.shards:
-        costs[w] = round_cost(w)
-        print(f"round cost, {w:3d} shards: {1000 * costs[w]:7.1f} ms", flush=True)
+        costs[w], tasks[w] = round_cost(w)
+        print(f"round cost, {w:3d} shards: {1000 * costs[w]:7.1f} ms, "
+              f"{tasks[w]:.1f} scheduler tasks a round", flush=True)
     a, b, c = fit_round_model(costs)
     print(f"model: a = {1000 * a:.2f} ms, b = {1000 * b:.3f} ms per shard, "
           f"c = {1000 * c:.2f} ms per doubling")
@@ -197,7 +209,8 @@ def round_cost_sweep(args):
         model = a + b * w + c * np.log2(w)
         print(f"  {w:3d} shards: measured {1000 * costs[w]:6.1f} ms, model "
               f"{1000 * model:6.1f} ms ({100 * (model / costs[w] - 1):+.0f}%)")
-    return dict(costs={str(k): v for k, v in costs.items()}, a=a, b=b, c=c)
+    return dict(costs={str(k): v for k, v in costs.items()},
+                tasks={str(k): v for k, v in tasks.items()}, a=a, b=b, c=c)
 
 
 def plot(path, files):

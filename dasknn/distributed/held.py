@@ -44,6 +44,7 @@ class Schedule(NamedTuple):
     seeds: object
     classifier: bool
     rate: object  # planning.RoundRate
+    runs: list  # the shards each model-sync task trains: one run of shards per worker
 
     def submit(self, epoch, params, starts, learning_rate):
         run = self._gradient_sync if self.sync == "gradient" else self._model_sync
@@ -57,18 +58,25 @@ class Schedule(NamedTuple):
                           min(self.batch_size, self.shards.rows[k]), self.cfg.shuffle,
                           learning_rate, self.rate.scale, warm)
 
+    def first_starts(self, optimizer):
+        """What the first epoch's rounds start from: ``optimizer`` for every shard."""
+        if self.sync == "gradient":
+            return [optimizer] * len(self.shards.futures)
+        return [[optimizer] * len(run) for run in self.runs]
+
     def _model_sync(self, epoch, params, starts, lr):
-        """Rounds of local steps on every shard, each followed by a tree of averages."""
+        """Rounds of local steps on every shard, one task per worker's run of shards,
+        each round followed by a tree of averages."""
         summaries, results, sh, count = [], starts, self.shards, self.per_round
         for r in range(self.n_rounds):
             results = [
-                sh.submit(tasks.train_round, params, results[k], sh.futures[k],
-                          self._plan(epoch, k, r, r * count[k], count[k], lr),
-                          self.cfg, key=f"dasknn-round-{epoch}-{r}-{k}", k=k)
-                for k in range(len(sh.futures))
+                sh.submit(tasks.train_run, params, results[g], [sh.futures[k] for k in run],
+                          [self._plan(epoch, k, r, r * count[k], count[k], lr) for k in run],
+                          self.cfg, key=f"dasknn-round-{epoch}-{r}-{g}", k=run[0])
+                for g, run in enumerate(self.runs)
             ]
             params, summary = averaging.submit(sh.submit, results, params,
-                                               f"dasknn-average-{epoch}-{r}")
+                                               f"dasknn-average-{epoch}-{r}", runs=True)
             summaries.append(summary)
         return params, results, summaries
 
@@ -108,7 +116,25 @@ def schedule(shards, cfg, distribution, seeds, rate, classifier):
                        len(shards.futures))
     n_rounds, per_round = round_plan(shards.rows, batch_size, steps)
     return Schedule(shards, cfg, distribution.sync, n_rounds, per_round, batch_size, seeds,
-                    classifier, rate)
+                    classifier, rate, worker_runs(shards.homes))
+
+
+def worker_runs(homes):
+    """Shard indices of each run of consecutive shards with the same worker (a shard
+    without a worker, in-process, is a run of its own).
+
+    Examples
+    --------
+    >>> worker_runs(["a", "a", "b", "b", "b"]), worker_runs([None, None])
+    ([[0, 1], [2, 3, 4]], [[0], [1]])
+    """
+    runs = []
+    for k, home in enumerate(homes):
+        if runs and home is not None and homes[runs[-1][-1]] == home:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return runs
 
 
 def may_run_ahead(state, cfg, incremental, epoch):
@@ -169,7 +195,7 @@ class HeldEpochs:
                                                         self.shards.max_shards):
             raise Regroup
         if not self.in_flight:
-            starts = [state.optimizer] * len(self.shards.futures)
+            starts = self.schedule.first_starts(state.optimizer)
             self.in_flight.append(self.schedule.submit(epoch, state.params, starts, rate))
             return False
         previous, ahead = self.in_flight[0], len(self.in_flight) == 2

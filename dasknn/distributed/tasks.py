@@ -8,6 +8,7 @@ never the estimators.
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -220,6 +221,29 @@ def train_round(params, start, shard, plan, cfg):
                        weight)
 
 
+class RunResult(NamedTuple):
+    """A round of a worker's run of shards: each shard's :class:`RoundResult` (their
+    optimizer states go on to the next round) and their weighted sum."""
+
+    results: tuple
+    partial: object  # Partial
+
+
+def train_run(params, starts, shards, plans, cfg):
+    """:func:`train_round` on each of a worker's ``shards`` side by side, one thread
+    each (the worker has a thread per shard), their models summed in this process:
+    the scheduler sees one task a worker a round. ``starts`` is the run's previous
+    :class:`RunResult` or one initial optimizer state per shard."""
+    starts = starts.results if isinstance(starts, RunResult) else starts
+    jobs = list(zip(starts, shards, plans))
+    if len(jobs) == 1:
+        results = [train_round(params, *jobs[0], cfg)]
+    else:
+        with ThreadPoolExecutor(len(jobs), thread_name_prefix="dasknn-shard") as pool:
+            results = list(pool.map(lambda job: train_round(params, *job, cfg), jobs))
+    return RunResult(tuple(results), reduce_results(*results))
+
+
 class Partial(NamedTuple):
     """A node of the averaging tree: weighted sums over the round results below it."""
 
@@ -241,6 +265,11 @@ def reduce_results(*results):
     return Partial(weighted, sum(r.weight for r in results), sum(r.loss_sum for r in results),
                    sum(r.n_rows for r in results), max(r.seconds for r in results),
                    sum(r.seconds for r in results), time.time())
+
+
+def reduce_runs(*runs):
+    """Averaging across workers: their runs' sums -> one :class:`Partial`."""
+    return reduce_partials(*(run.partial for run in runs))
 
 
 def reduce_partials(*partials):
@@ -267,7 +296,8 @@ def summary(partial):
 
 def average_states(*results):
     """One optimizer state for the whole model (on the host), from the shards' last
-    round results."""
+    round results (or the runs holding them)."""
+    results = [r for x in results for r in (x.results if isinstance(x, RunResult) else [x])]
     return optim.average([r.opt_state for r in results], [max(r.n_rows, 1) for r in results])
 
 

@@ -123,35 +123,46 @@ def test_command_line_cluster(cli_cluster):
     np.testing.assert_array_equal(clf.predict(X[:50]), clf.predict(dX[:50]).compute())
 
 
-def test_worker_with_two_threads_trains_two_shards_at_once():
-    """A worker of two threads gets a shard per thread; both train side by side."""
+def test_worker_with_two_threads_trains_two_shards_at_once(monkeypatch):
+    """A worker of two threads gets a shard per thread; one task a round trains both
+    side by side."""
+    import threading
+
     import dask.array as da
     from distributed import Client, LocalCluster, get_task_stream
     from sklearn.datasets import make_classification
     from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
     from dasknn import MLPClassifier
+    from dasknn.distributed import tasks
 
+    real, spans = tasks.train_round, []
+
+    def timed(*args):  # threads: the worker runs this process's (patched) module
+        start = time.perf_counter()
+        result = real(*args)
+        spans.append((start, time.perf_counter(), threading.get_ident()))
+        return result
+
+    monkeypatch.setattr(tasks, "train_round", timed)
     X, y = make_classification(n_samples=12000, n_features=20, n_informative=12,
                                n_classes=3, random_state=0)
     # rounds long enough (tens of ms) that a thread holding the GIL between numpy
     # calls cannot finish a round before the other thread starts its own
     params = dict(hidden_layer_sizes=(256,), max_iter=6, random_state=0)
     dX, dy = da.from_array(X[:10000], chunks=(1000, -1)), da.from_array(y[:10000], chunks=1000)
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         with get_task_stream(client) as ts:
             clf = MLPClassifier(**params).fit(dX, dy)
-    rounds = {}
-    for task in ts.data:
-        if "dasknn-round" in str(task["key"]):
-            (run,) = [s for s in task["startstops"] if s["action"] == "compute"]
-            rounds.setdefault(str(task["key"]).rsplit("-", 2)[0], []).append(
-                (run["start"], run["stop"], task["thread"]))
     assert clf.history_[-1]["workers"] == 2
-    overlapped = [a_thread != b_thread and b_start < a_stop  # a round's two shard tasks
-                  for (a_start, a_stop, a_thread), (b_start, b_stop, b_thread)
-                  in (sorted(tasks) for tasks in rounds.values())]
+    rounds = sum(r["rounds"] for r in clf.history_)
+    round_tasks = [t for t in ts.data if "dasknn-round" in str(t["key"])]
+    averages = [t for t in ts.data if "dasknn-average" in str(t["key"])]
+    assert len(round_tasks) == rounds  # one task a worker a round
+    assert len(averages) == 3 * rounds  # the workers' sums, the average, the summary
+    pairs = [sorted(spans[i:i + 2]) for i in range(0, len(spans), 2)]
+    overlapped = [a[2] != b[2] and b[0] < a[1] for a, b in pairs]
     assert len(overlapped) >= 6 and sum(overlapped) >= len(overlapped) // 2, overlapped
     theirs = SkMLPClassifier(**params).fit(X[:10000], y[:10000])
     assert clf.score(X[10000:], y[10000:]) >= theirs.score(X[10000:], y[10000:]) - 0.02

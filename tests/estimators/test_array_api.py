@@ -118,7 +118,8 @@ def test_shard_functions_on_device_equal_numpy(classification):
         encoding = _shard.Encoding(targets, np.float64)
         parts = [_shard.make_part(put(X[i:i + 60]), put(y[i:i + 60]), None, encoding, 12, i)
                  for i in (0, 60)]
-        shard = _shard.make_shard((2 * 48, 2 * 12), *parts)  # 12 of 60 rows held out
+        whole = [((0, 48), (0, 12))] * 2  # 12 of 60 rows held out
+        shard = _shard.make_shard((2 * 48, 2 * 12), whole, *parts)
         from dasknn.training.config import Config
         from dasknn.maths.optimizers import Hyper, init
         net = Network(Layout((6, 7, 3)), "relu", "softmax", "log_loss", 1e-4)
