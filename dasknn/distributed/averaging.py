@@ -12,12 +12,12 @@ from . import tasks
 FAN_IN = 8
 
 
-def submit(submit_task, results, start, key, runs=False):
-    """Submit the tree over ``results`` (futures of round results, in shard order; or
-    of :class:`~.tasks.RunResult`, a worker's shards already summed) from the round's
+def submit(submit_task, results, start, key, summed=False):
+    """Submit the tree over ``results`` (futures of round results, in shard order; or,
+    ``summed``, of :class:`~.tasks.Partial` sums of runs of shards) from the round's
     starting parameters ``start``; return futures of the averaged parameters and of
     the round's summary. ``submit_task(fn, *args, key=...)`` submits one task."""
-    first = tasks.reduce_runs if runs else tasks.reduce_results
+    first = tasks.reduce_partials if summed else tasks.reduce_results
     level = [submit_task(first, *results[i : i + FAN_IN], key=f"{key}-0-{i // FAN_IN}")
              for i in range(0, len(results), FAN_IN)]
     depth = 1

@@ -75,8 +75,10 @@ class Schedule(NamedTuple):
                           self.cfg, key=f"dasknn-round-{epoch}-{r}-{g}", k=run[0])
                 for g, run in enumerate(self.runs)
             ]
-            params, summary = averaging.submit(sh.submit, results, params,
-                                               f"dasknn-average-{epoch}-{r}", runs=True)
+            sums = [sh.submit(tasks.partial_of, result, key=f"dasknn-average-{epoch}-{r}-run-{g}",
+                              k=run[0]) for g, (result, run) in enumerate(zip(results, self.runs))]
+            params, summary = averaging.submit(sh.submit, sums, params,
+                                               f"dasknn-average-{epoch}-{r}", summed=True)
             summaries.append(summary)
         return params, results, summaries
 

@@ -222,8 +222,9 @@ def train_round(params, start, shard, plan, cfg):
 
 
 class RunResult(NamedTuple):
-    """A round of a worker's run of shards: each shard's :class:`RoundResult` (their
-    optimizer states go on to the next round) and their weighted sum."""
+    """A round of a worker's run of shards: each shard's :class:`RoundResult` without
+    its parameters (their optimizer states go on to the next round) and the weighted
+    sum of their parameters, which :func:`partial_of` hands on to the average."""
 
     results: tuple
     partial: object  # Partial
@@ -241,7 +242,13 @@ def train_run(params, starts, shards, plans, cfg):
     else:
         with ThreadPoolExecutor(len(jobs), thread_name_prefix="dasknn-shard") as pool:
             results = list(pool.map(lambda job: train_round(params, *job, cfg), jobs))
-    return RunResult(tuple(results), reduce_results(*results))
+    return RunResult(tuple(r._replace(params=None) for r in results), reduce_results(*results))
+
+
+def partial_of(run):
+    """The weighted sum of a :class:`RunResult` (a task on the run's worker, so that only
+    the sum travels to the average)."""
+    return run.partial
 
 
 class Partial(NamedTuple):
@@ -265,11 +272,6 @@ def reduce_results(*results):
     return Partial(weighted, sum(r.weight for r in results), sum(r.loss_sum for r in results),
                    sum(r.n_rows for r in results), max(r.seconds for r in results),
                    sum(r.seconds for r in results), time.time())
-
-
-def reduce_runs(*runs):
-    """Averaging across workers: their runs' sums -> one :class:`Partial`."""
-    return reduce_partials(*(run.partial for run in runs))
 
 
 def reduce_partials(*partials):

@@ -160,7 +160,7 @@ def test_worker_with_two_threads_trains_two_shards_at_once(monkeypatch):
     round_tasks = [t for t in ts.data if "dasknn-round" in str(t["key"])]
     averages = [t for t in ts.data if "dasknn-average" in str(t["key"])]
     assert len(round_tasks) == rounds  # one task a worker a round
-    assert len(averages) == 3 * rounds  # the workers' sums, the average, the summary
+    assert len(averages) == 4 * rounds  # the run's sum, the tree, the average, the summary
     pairs = [sorted(spans[i:i + 2]) for i in range(0, len(spans), 2)]
     overlapped = [a[2] != b[2] and b[0] < a[1] for a, b in pairs]
     assert len(overlapped) >= 6 and sum(overlapped) >= len(overlapped) // 2, overlapped
