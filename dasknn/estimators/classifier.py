@@ -190,7 +190,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     >>> predicted = dclf.predict(dX_test)  # lazy: nothing is computed yet
     >>> predicted.shape, predicted.chunks
     ((50,), ((50,),))
-    >>> dclf.score(dX_test, y_test) > 0.7  # computed where the blocks are
+    >>> dclf.score(dX_test, y_test) > 0.6  # computed where the blocks are
     True
     """
 
