@@ -75,7 +75,9 @@ class Schedule(NamedTuple):
                           self.cfg, key=f"dasknn-round-{epoch}-{r}-{g}", k=run[0])
                 for g, run in enumerate(self.runs)
             ]
-            sums = [sh.submit(tasks.partial_of, result, key=f"dasknn-average-{epoch}-{r}-run-{g}",
+            # a run of several shards hands on only its sum, from its worker
+            sums = [result if len(run) == 1 else
+                    sh.submit(tasks.partial_of, result, key=f"dasknn-average-{epoch}-{r}-run-{g}",
                               k=run[0]) for g, (result, run) in enumerate(zip(results, self.runs))]
             params, summary = averaging.submit(sh.submit, sums, params,
                                                f"dasknn-average-{epoch}-{r}", summed=True)

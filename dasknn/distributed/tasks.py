@@ -8,6 +8,7 @@ never the estimators.
 """
 
 import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -31,6 +32,7 @@ from .checks import BadValues, refuse_nonfinite
 from .heap import roomy_heap
 
 _WARMED = set()
+_POOL_LOCK = threading.Lock()
 
 
 class Part(NamedTuple):
@@ -240,9 +242,22 @@ def train_run(params, starts, shards, plans, cfg):
     if len(jobs) == 1:
         results = [train_round(params, *jobs[0], cfg)]
     else:
-        with ThreadPoolExecutor(len(jobs), thread_name_prefix="dasknn-shard") as pool:
-            results = list(pool.map(lambda job: train_round(params, *job, cfg), jobs))
+        results = list(_threads(len(jobs)).map(lambda job: train_round(params, *job, cfg),
+                                               jobs))
     return RunResult(tuple(r._replace(params=None) for r in results), reduce_results(*results))
+
+
+_POOL = {}  # this process's threads for runs of shards, kept between rounds
+
+
+def _threads(n):
+    """A pool of ``n`` threads kept for the process's later rounds: the same threads
+    every round (a thread's BLAS buffers and heap arenas are set up once)."""
+    with _POOL_LOCK:
+        pool = _POOL.get(n)
+        if pool is None:
+            pool = _POOL[n] = ThreadPoolExecutor(n, thread_name_prefix=f"dasknn-run{n}")
+        return pool
 
 
 def partial_of(run):
@@ -275,7 +290,9 @@ def reduce_results(*results):
 
 
 def reduce_partials(*partials):
-    """Upper levels of the averaging tree: partials -> one :class:`Partial`."""
+    """Upper levels of the averaging tree: partials (or runs, read for theirs) -> one
+    :class:`Partial`."""
+    partials = [p.partial if isinstance(p, RunResult) else p for p in partials]
     return Partial(sum(p.weighted for p in partials), sum(p.weight for p in partials),
                    sum(p.loss_sum for p in partials), sum(p.n_rows for p in partials),
                    max(p.slowest for p in partials), sum(p.seconds for p in partials),
