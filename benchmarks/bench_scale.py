@@ -228,7 +228,9 @@ def plot(path, files):
             saved["info"]["command"].split("--rows ")[1].split()[0]
             if "--rows " in saved["info"]["command"] else 200_000)
         for setting in dict.fromkeys(r["setting"] for r in saved["results"]):
-            runs = [r for r in saved["results"] if r["setting"] == setting]
+            layout = next((r["layout"] for r in saved["results"] if "layout" in r), None)
+            runs = [r for r in saved["results"] if r["setting"] == setting
+                    and r.get("layout", layout) == layout]  # the first layout measured
             ours = [r for r in runs if r["shards"]]
             label = f"{int(rows) * 9 // 10:,} rows, {setting}"
             line, = ax.plot([r["shards"] for r in ours], [r["accuracy"] for r in ours],
