@@ -120,10 +120,9 @@ class DaskFit:
             state.n_iter = 0
 
     def _rate(self, n_shards, cap):
-        """How the rounds scale the learning rate for ``n_shards`` averaged models."""
+        """How the rounds scale the learning rate for ``n_shards`` averaged models (or,
+        with ``sync='gradient'``, a batch ``n_shards`` times larger)."""
         self.n_shards = n_shards
-        if self.distribution.sync != "model":
-            return RoundRate()
         scale = min(cap, lr_factor(self.distribution.lr_scaling, n_shards))
         warm = not self.state.loss_curve  # a model that trained before starts at speed
         return RoundRate(scale, warmup_epochs(self.distribution.warmup, scale) if warm else 0.0)
@@ -231,21 +230,28 @@ class Diverged(Exception):
 USELESS = 0.98  # a loss within 2% of a constant prediction's after 3 epochs
 
 
+STALLED = 0.99  # ... and less than 1% lower than the epoch before
+BLOWN_UP = 2.0  # or twice a constant prediction's loss, falling or not
+
+
 class _Guard(Hook):
     """Stops a fit whose learning rate is scaled for averaging (``scale`` > 1) when its
-    loss is not finite or, from its third epoch on, within 2% of the loss of the best
-    constant prediction (``chance``): the scaled rate has then made the model useless,
-    and training on would not mend it. An unscaled fit trains on as scikit-learn's
-    would (a non-finite model is then refused when it is stored)."""
+    loss is not finite or, from its third epoch on, twice the loss of the best constant
+    prediction (``chance``) or more, or within 2% of it or above and no longer falling:
+    the scaled rate has then made the model useless, and training on would not mend it.
+    (A model that starts slowly, its loss a little above a constant's but falling,
+    trains on.) An unscaled fit trains on as scikit-learn's would (a non-finite model is
+    then refused when it is stored)."""
 
     def __init__(self, chance, scale):
-        self.chance, self.scale, self.epochs = chance, scale, 0
+        self.chance, self.scale, self.epochs, self.last = chance, scale, 0, math.inf
 
     def epoch_end(self, record):
         self.epochs += 1
-        loss = record["loss"]
+        loss, last, self.last = record["loss"], self.last, record["loss"]
         useless = (self.chance is not None and self.chance > 0 and self.epochs >= 3
-                   and loss >= USELESS * self.chance)  # 0: a constant is perfect
+                   and (loss >= BLOWN_UP * self.chance  # 0: a constant is perfect
+                        or loss >= USELESS * self.chance and loss > STALLED * last))
         if self.scale > 1 and (not math.isfinite(loss) or useless):
             raise Diverged(record["epoch"], loss, self.chance, self.scale)
 

@@ -91,13 +91,13 @@ class Schedule(NamedTuple):
         summaries = []
         data_only = self.cfg.net._replace(alpha=0.0)  # the penalty is added once, not per shard
         for r in range(self.n_rounds):
-            grads = [sh.submit(tasks.grad_at, state, sh.futures[k],
-                               self._plan(epoch, k, r, r, 1, lr), data_only,
+            plans = [self._plan(epoch, k, r, r, 1, lr) for k in range(len(sh.futures))]
+            grads = [sh.submit(tasks.grad_at, state, sh.futures[k], plans[k], data_only,
                                key=f"dasknn-grad-{epoch}-{r}-{k}", k=k)
                      for k in range(len(sh.futures))]
             summaries.append(sh.submit(tasks.step_summary, state, self.cfg, *grads,
                                        key=f"dasknn-summary-{epoch}-{r}"))
-            state = sh.submit(tasks.apply_step, state, self.cfg, lr, *grads,
+            state = sh.submit(tasks.apply_step, state, self.cfg, plans[0], *grads,
                               key=f"dasknn-average-{epoch}-{r}")
         params = sh.submit(tasks.params_of, state, key=f"dasknn-params-{epoch}")
         return params, [state] * len(sh.futures), summaries

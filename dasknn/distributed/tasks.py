@@ -376,15 +376,17 @@ def step_grad(params, shard, plan, net):
     return StepGrad(to_host(grad) * weight, float(loss) * weight, n, weight)
 
 
-def apply_step(state, cfg, lr, *grads):
+def apply_step(state, cfg, plan, *grads):
     """One optimizer step with the gradient of the shards' batches taken together:
-    their data terms weighted by rows (or sample weight), the penalty once."""
+    their data terms weighted by rows (or sample weight), the penalty once; at the
+    step size of ``plan`` (the combined batch is W batches: the rate scaled as for
+    averaging, see :func:`at_step_size`)."""
     n, weight = sum(g.n_rows for g in grads), sum(g.weight for g in grads)
     if n == 0:
         return state
     _, pen_grad = penalty(state.params, cfg.net.layout, cfg.net.alpha, weight)
     grad = sum(g.grad_sum for g in grads) / weight + pen_grad
-    opt = optim.with_rate(state.opt_state, lr)
+    opt, cfg = at_step_size(state.opt_state, cfg, plan)
     params, opt = optim.update(state.params, grad, opt, cfg.hyper, np)
     return RoundResult(params, opt, 0.0, n, 0.0, weight)
 

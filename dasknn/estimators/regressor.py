@@ -91,7 +91,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         Dask input only. 'model': each worker thread runs ``sync_steps`` local
         minibatch steps on its own shard of the blocks, then the models are
         averaged (weighted by sample weight). 'gradient': gradients are averaged
-        at every step (synchronous SGD; exact but slow).
+        at every step (synchronous SGD on a batch W times larger; exact but slow).
     sync_steps : int or 'auto', default='auto'
         Dask input only: local steps between averages. 'auto' takes the fewer of about
         one second of computation per round (which keeps synchronisation under 5%) and
@@ -100,9 +100,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     lr_scaling : {'linear', 'sqrt'} or None, default='linear'
         Dask input only: averaging W models (one per worker thread) makes W times
         fewer sequential updates, so the learning rate is multiplied by W
-        ('linear'), sqrt(W) ('sqrt') or kept (None). A fit whose averaged model
-        diverges (its loss not finite, or from its third epoch no better than a
-        constant prediction) starts again at half the scaling, with a warning.
+        ('linear'), sqrt(W) ('sqrt') or kept (None); with ``sync='gradient'`` the
+        same rule scales the rate for its W times larger batch. A fit whose model
+        diverges (its loss not finite or, from its third epoch, twice a constant
+        prediction's, or no better than it and no longer falling) starts again at
+        half the scaling, with a warning.
     warmup : float or 'auto', default='auto'
         Dask input only: epochs over which the scaled learning rate ramps up from the
         unscaled one. 'auto' is none below 8x, one epoch up to 16x, two beyond.

@@ -513,7 +513,7 @@ def test_gradient_sync_step_counts_the_penalty_once():
     cfg = SimpleNamespace(net=net, hyper=hyper)
     start = _shard.RoundResult(params, init(params, hyper, xp), 0.0, 1, 0.0, 1.0)
     loss, grad = flat_loss_and_grad(params, X, Y, None, net, xp)
-    stepped = _shard.apply_step(start, cfg, None, *grads)
+    stepped = _shard.apply_step(start, cfg, plan, *grads)
     np.testing.assert_allclose(stepped.params, params - 0.1 * grad, rtol=1e-10, atol=1e-14)
     loss_sum, n, *_ = _shard.step_summary(start, cfg, *grads)
     assert n == 20 and loss_sum / n == pytest.approx(float(loss), rel=1e-12)

@@ -123,3 +123,38 @@ def test_uneven_blocks_train_balanced_shards_as_good_as_even_ones(layout):
             fits[name] = MLPClassifier(**params).fit(dX, da.from_array(y, chunks=dX.chunks[0]))
     assert fits[layout].history_[-1]["workers"] == 8  # a shard per slot, whatever the blocks
     assert fits[layout].score(Xt, yt) >= fits["even"].score(Xt, yt) - 0.02
+
+
+def _slow_start_task():
+    """3 classes, 16 hidden units, 10 epochs of 2 shards: the loss stays above a
+    constant prediction's for the first epochs while it falls."""
+    X, y = make_classification(n_samples=5000, n_features=20, n_informative=10, n_classes=3,
+                               random_state=0)
+    dX, dy = da.from_array(X[:4000], chunks=(1000, -1)), da.from_array(y[:4000], chunks=1000)
+    return dX, dy, X[4000:], y[4000:], dict(hidden_layer_sizes=(16,), max_iter=10,
+                                             random_state=0)
+
+
+def test_a_slow_start_is_not_taken_for_divergence():
+    dX, dy, Xt, yt, params = _slow_start_task()
+    with warnings.catch_warnings(record=True) as caught, simulated_slots(2):
+        warnings.simplefilter("always")
+        clf = MLPClassifier(**params).fit(dX, dy)
+    assert not [w for w in caught if "diverged" in str(w.message)]
+    assert clf.history_[0]["learning_rate"] == 0.002  # kept its 2x rate
+    assert clf.loss_curve_[2] > clf.loss_curve_[-1]
+
+
+def test_gradient_sync_scales_the_rate_as_model_sync_does():
+    dX, dy, Xt, yt, params = _slow_start_task()
+    scores, rates = {}, {}
+    with warnings.catch_warnings(), simulated_slots(2):
+        warnings.simplefilter("ignore")
+        for sync, scaling in (("model", "linear"), ("gradient", "linear"),
+                              ("gradient", None)):
+            clf = MLPClassifier(**params, sync=sync, lr_scaling=scaling).fit(dX, dy)
+            scores[sync, scaling] = clf.score(Xt, yt)
+            rates[sync, scaling] = clf.history_[0]["learning_rate"]
+    assert rates["gradient", "linear"] == 0.002 and rates["gradient", None] == 0.001
+    assert scores["gradient", "linear"] >= scores["model", "linear"] - 0.01
+    assert scores["gradient", "linear"] > scores["gradient", None] + 0.05
