@@ -212,10 +212,11 @@ def _one_hot(X, categories):
 def _model_features(model, X):
     """The columns of the table ``X`` that ``model`` was trained on, in its order, with
     the one-hot columns (``column=value``) that ``dasknn train --categorical`` made
-    rebuilt from ``X``; arrays and models without column names pass unchanged."""
+    rebuilt from ``X``, and the columns of ``X`` it does not use (ids, the target);
+    arrays and models without column names pass unchanged."""
     names = getattr(model, "feature_names_in_", None)
     if names is None or not hasattr(X, "columns"):
-        return X
+        return X, []
     categories = {}
     for name in names:
         column, sep, value = name.partition("=")
@@ -224,8 +225,21 @@ def _model_features(model, X):
     missing = [n for n in names if n not in X.columns and n.partition("=")[0] not in categories]
     if missing:
         raise UsageError(f"the model was trained on columns the data lacks: "
-                         f"{', '.join(map(str, missing[:10]))}.")
-    return (_one_hot(X, categories) if categories else X)[list(names)]
+                         f"{_listed(missing)}.")
+    ignored = [c for c in X.columns if c not in set(names) and c not in categories]
+    return (_one_hot(X, categories) if categories else X)[list(names)], ignored
+
+
+def _listed(names, most=10):
+    """``names`` joined, the first ``most`` of them and how many more.
+
+    Examples
+    --------
+    >>> _listed(["a", "b", "c"], most=2)
+    'a, b and 1 more'
+    """
+    shown = ", ".join(map(str, names[:most]))
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
 
 
 def _read_npy(path, rows_per_block=100_000):
@@ -298,7 +312,10 @@ def predict(args):
     except Exception as exc:  # noqa: BLE001 - whatever skops raises for a foreign file
         raise UsageError(f"{args.model} is not a model saved by dasknn ({exc}).") from exc
     X, _ = _read(args.data, args.target)
-    X = _model_features(model, X)
+    X, ignored = _model_features(model, X)
+    if ignored:
+        print(f"ignored the column{'s' if len(ignored) > 1 else ''} the model does not use: "
+              f"{_listed(ignored)}")
     _check_width(model, X, args)
     with _client(args):
         pred = model.predict(X).compute()  # one column: it fits in memory

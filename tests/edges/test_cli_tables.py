@@ -64,6 +64,8 @@ def test_categorical_columns_train_and_predict_encodes_new_rows_alike(table, tmp
     out = tmp_path / "pred.csv"
     assert main(["predict", str(model_path), str(tmp_path / "new.parquet"), "--out",
                  str(out), "--n-workers", "1"]) == 0
+    said = capsys.readouterr().out
+    assert "ignored the columns the model does not use: tailnum, arr_delay\n" in said
     expected = model.predict(pd.DataFrame({
         "distance": new["distance"], "dep_delay": new["dep_delay"],
         **{f"carrier={c}": (new["carrier"] == c).astype(float) for c in ("AA", "B6", "UA")},
