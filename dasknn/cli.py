@@ -33,8 +33,10 @@ def _parser():
                         help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train on a built-in dataset on a local Dask cluster")
-    demo.add_argument("--max-iter", type=int, default=15, help="epochs (default 15)")
-    demo.add_argument("--n-samples", type=int, default=400_000, help="rows (default 400000)")
+    demo.add_argument("--max-iter", type=int, default=60,
+                      help="most epochs; early stopping usually ends the fit first (default 60)")
+    demo.add_argument("--n-samples", type=int, default=400_000,
+                      help="rows generated; a tenth is kept apart to test on (default 400000)")
     demo.add_argument("--png", default="dasknn-demo-loss.png",
                       help="image of the loss, validation score and samples/s per epoch")
     demo.add_argument("--keep-open", action="store_true",

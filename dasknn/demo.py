@@ -15,6 +15,8 @@ import numpy as np
 from .dashboard import ROUTE
 from .training.hooks import throughput
 
+PATIENCE = 3  # epochs without a better validation score before early stopping ends the fit
+
 
 def run(args, client):
     """Train and report on ``client``'s cluster (``args``: the demo's options); 0."""
@@ -33,10 +35,14 @@ def run(args, client):
     chunks = max(1000, (args.n_samples - n_test) // (4 * workers))
     dX, dy = client.persist([da.from_array(X[n_test:], chunks=(chunks, -1)),
                              da.from_array(y[n_test:], chunks=chunks)])
-    print(f"training an MLP (128, 64) on {args.n_samples - n_test:,} rows x 40 features, "
-          f"10 classes, on {workers} worker(s), 10% of the rows held out for validation")
+    print(f"generated {args.n_samples:,} rows x 40 features, 10 classes: training an MLP "
+          f"(128, 64) on {args.n_samples - n_test:,} of them (10% held out for validation) "
+          f"on {workers} worker(s), testing on the other {n_test:,}")
+    print("each epoch: its time, samples/s, and the share of it spent synchronising "
+          "(averaging the workers' models and waiting for them, not computing)")
     clf = MLPClassifier(hidden_layer_sizes=(128, 64), max_iter=args.max_iter,
-                        early_stopping=True, random_state=0, verbose=True)
+                        early_stopping=True, n_iter_no_change=PATIENCE, random_state=0,
+                        verbose=True)
     start = time.perf_counter()
     clf.fit(dX, dy)
     seconds = time.perf_counter() - start

@@ -33,7 +33,7 @@ clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0,
                     learning_rate_init=0.01).fit(dX, dy)
 if len(sys.argv) > 1:
     from distributed import Client, LocalCluster
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster, \\
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster, \\
             Client(cluster):
         one = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0,
                     learning_rate_init=0.01).fit(dX, dy)
@@ -152,7 +152,7 @@ def test_worker_with_two_threads_trains_two_shards_at_once(monkeypatch):
     params = dict(hidden_layer_sizes=(256,), max_iter=6, random_state=0)
     dX, dy = da.from_array(X[:10000], chunks=(1000, -1)), da.from_array(y[:10000], chunks=1000)
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         with get_task_stream(client) as ts:
             clf = MLPClassifier(**params).fit(dX, dy)
     assert clf.history_[-1]["workers"] == 2
@@ -183,7 +183,7 @@ def test_fit_waits_for_a_cluster_without_workers(monkeypatch):
     dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
     monkeypatch.setattr(_runner, "WORKER_WAIT", 1.0)
     with LocalCluster(n_workers=0, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, \
+                      dashboard_address=":0") as cluster, \
             Client(cluster):
         with pytest.raises(RuntimeError, match="has no workers"):
             MLPRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(dX, dy)
@@ -241,7 +241,7 @@ def test_losing_the_scheduler_is_one_clear_error_keeping_the_finished_epochs(
     assert clf.n_iter_ >= 2 and len(clf.loss_curve_) == len(clf.history_) == clf.n_iter_
     assert clf.score(X, y) > 0.7  # 3 classes; the kept model predicts in memory
     kept = clf.n_iter_
-    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster, \
             Client(cluster):  # a scheduler again: warm_start goes on from the kept epochs
         clf.set_params(warm_start=True, max_iter=2).fit(dX, dy)
     assert len(clf.loss_curve_) == kept + 2  # two more epochs, after the kept ones

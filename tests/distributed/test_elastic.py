@@ -48,7 +48,7 @@ def test_a_worker_joining_mid_fit_trains_from_the_next_epoch(persist, grow_after
     params = dict(hidden_layer_sizes=(32,), max_iter=14, n_iter_no_change=100,
                   persist=persist, random_state=0)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client, \
+                      dashboard_address=":0") as cluster, Client(cluster) as client, \
             warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dX, dy = da.from_array(X, chunks=(3000, -1)), da.from_array(y, chunks=3000)

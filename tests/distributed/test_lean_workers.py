@@ -27,7 +27,7 @@ def test_workers_import_no_estimator_dashboard_or_pandas_code():
     y = (X[:, 0] > 0.5).astype(int)
     small = dict(hidden_layer_sizes=(8,), max_iter=3, learning_rate_init=0.02, random_state=0)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client, \
+                      dashboard_address=":0") as cluster, Client(cluster) as client, \
             warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for extra in ({"persist": False}, {"solver": "lbfgs"}, {"early_stopping": True},

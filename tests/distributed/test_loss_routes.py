@@ -144,7 +144,7 @@ def _cluster():
     """A fresh cluster for each trial: a retired worker stays in a LocalCluster's
     plan, so a used cluster cannot be scaled back to full strength."""
     return LocalCluster(n_workers=N_WORKERS, threads_per_worker=1, processes=True,
-                        memory_limit=MEMORY_LIMIT, dashboard_address=None)
+                        memory_limit=MEMORY_LIMIT, dashboard_address=":0")
 
 
 @pytest.fixture

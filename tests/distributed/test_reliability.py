@@ -42,7 +42,7 @@ def test_fit_survives_a_killed_worker():
                                random_state=0)
     params = dict(hidden_layer_sizes=(64,), max_iter=12, random_state=0)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         dX, dy = da.from_array(X, chunks=(6000, -1)), da.from_array(y, chunks=6000)
         undisturbed = MLPClassifier(**params).fit(dX, dy)
         pids = client.run(os.getpid)
@@ -152,7 +152,7 @@ def test_data_three_times_the_cluster_memory_trains_an_epoch():
 
     limit = 320 * 2**20  # a few hundred MiB a worker; blocks of 20 MB
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=limit,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         n_rows, n_features = -(-3 * 2 * limit // (4 * 250)), 250  # float32: 3x the total limit
         X = da.random.default_rng(0).random((n_rows, n_features), dtype=np.float32,
                                             chunks=(20_000, n_features))
@@ -198,7 +198,7 @@ def test_killed_worker_error_replays_from_the_last_epoch():
     params = dict(hidden_layer_sizes=(64,), max_iter=12, random_state=0)
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                         dashboard_address=None) as cluster, Client(cluster) as client:
+                         dashboard_address=":0") as cluster, Client(cluster) as client:
         dX, dy = da.from_array(X, chunks=(6000, -1)), da.from_array(y, chunks=6000)
         undisturbed = MLPClassifier(**params).fit(dX, dy)
         pids = client.run(os.getpid)
@@ -255,7 +255,7 @@ def test_failing_lbfgs_evaluation_leaves_no_tasks(monkeypatch):
     monkeypatch.setattr(_shard, "loss_grad_sums", failing)
     X, y = make_classification(n_samples=400, n_features=5, random_state=0)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         dX, dy = da.from_array(X, chunks=(100, -1)), da.from_array(y, chunks=100)
         before = scheduler_task_count(client)
         with pytest.raises(MemoryError, match="ran out of memory"):
@@ -323,7 +323,7 @@ def block(i):
 if __name__ == "__main__":
     warnings.simplefilter("ignore")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         X = da.concatenate([da.from_delayed(dask.delayed(block)(i), shape=(20000, 20),
                                             dtype=np.float32) for i in range(24)])
         y = (X[:, 0] + X[:, 1] > 0).astype(int)  # computed from X, lazily

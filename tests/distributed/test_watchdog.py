@@ -24,7 +24,7 @@ from dasknn.distributed.runner import ClusterRunner, lost_work_errors
 @pytest.fixture(scope="module")
 def cluster_client():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         yield cluster, client
 
 
@@ -220,7 +220,7 @@ def test_a_silent_worker_is_removed_by_the_schedulers_worker_ttl_and_the_work_go
     # 10 heartbeats, 5 s; the nanny then restarts the worker)
     with dask.config.set({"distributed.scheduler.worker-ttl": "2s"}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                         dashboard_address=None) as cluster, Client(cluster) as client:
+                         dashboard_address=":0") as cluster, Client(cluster) as client:
         with _patient(2), _silenced(client) as (silent, pid, future), \
                 pytest.warns(UserWarning, match="has not been heard from"):
             watchdog.wait(client, future)  # would stop after 20 s of silence

@@ -86,6 +86,18 @@ def test_demo_runs_small(tmp_path):
     assert png.exists() and png.stat().st_size > 1000
 
 
+def test_demo_stops_by_early_stopping_without_a_warning_and_says_what_it_prints(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "dasknn.cli", "demo", "--n-samples", "40000",
+                           "--n-workers", "1", "--png", str(tmp_path / "d.png")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Warning" not in done.stdout + done.stderr  # it converges: no ConvergenceWarning
+    assert "generated 40,000 rows" in done.stdout and "on 36,000 of them" in done.stdout
+    assert "testing on the other 4,000" in done.stdout
+    assert "share of it spent synchronising (averaging the workers' models" in done.stdout
+    assert "Validation score did not improve" in done.stdout  # early stopping ended it
+
+
 def test_demo_keeps_the_cluster_and_its_dashboard_open_until_enter(tmp_path):
     demo = subprocess.Popen(
         [sys.executable, "-u", "-m", "dasknn.cli", "demo", "--n-samples", "20000",

@@ -79,7 +79,7 @@ def gpu_client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                           dashboard_address=None)
+                                           dashboard_address=":0")
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()
@@ -152,7 +152,7 @@ def test_local_cuda_cluster(data):
     X, y = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cluster = dask_cuda.LocalCUDACluster(dashboard_address=None)
+        cluster = dask_cuda.LocalCUDACluster(dashboard_address=":0")
     with cluster, Client(cluster) as client:
         n_gpus = len(client.scheduler_info()["workers"])
         dX = da.from_array(X, chunks=(600, -1)).map_blocks(cp.asarray)
