@@ -11,6 +11,7 @@ predictions.
 
 import argparse
 import contextlib
+import logging
 import os
 import pathlib
 import sys
@@ -96,7 +97,10 @@ def _client(args):
             yield client
         return
     n_workers = args.n_workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1,
+    # the command reports a failed task in one line: its workers' logs of it (a
+    # "Compute Failed" block with a traceback) would reach the terminal first
+    quiet = logging.CRITICAL if not args.debug else logging.WARNING
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, silence_logs=quiet,
                       scheduler_kwargs={"preload": _preloads()}) as cluster, \
             Client(cluster) as client:
         yield client

@@ -191,3 +191,18 @@ def test_cli_help_is_plain_text_with_every_option_explained():
         assert "``" not in sub.format_help()
         for action in sub._actions:
             assert action.help, f"dasknn {name} {action.option_strings or action.dest}"
+
+
+def test_a_nan_in_a_csv_is_one_line_without_the_workers_logs(tmp_path):
+    X, y = make_classification(n_samples=400, n_features=4, random_state=0)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(label=y)
+    frame.loc[7, "c"] = np.nan
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    done = subprocess.run([sys.executable, "-m", "dasknn.cli", "train", str(tmp_path / "t.csv"),
+                           "--target", "label", "--n-workers", "1", "--max-iter", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr[-3000:]
+    assert "contains NaN in column 'c'" in lines[0] and "--dropna" in lines[0]
+    assert "Compute Failed" not in done.stderr + done.stdout
