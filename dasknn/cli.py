@@ -20,6 +20,8 @@ import warnings
 
 import numpy as np
 
+from . import __version__
+
 READABLE = ".csv, .parquet (file or folder), .zarr or .npy"
 WRITABLE = (".csv", ".parquet", ".pq", ".npy")
 
@@ -32,6 +34,7 @@ def _parser():
     parser = argparse.ArgumentParser(prog="dasknn", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error")
+    parser.add_argument("--version", action="version", version=f"dasknn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train on a built-in dataset on a local Dask cluster")
     demo.add_argument("--max-iter", type=int, default=60,
@@ -39,7 +42,8 @@ def _parser():
     demo.add_argument("--n-samples", type=int, default=400_000,
                       help="rows generated; a tenth is kept apart to test on (default 400000)")
     demo.add_argument("--png", default="dasknn-demo-loss.png",
-                      help="image of the loss, validation score and samples/s per epoch")
+                      help="image of the loss, validation score and samples/s per epoch "
+                           "(default dasknn-demo-loss.png)")
     demo.add_argument("--keep-open", action="store_true",
                       help="after the fit, keep the cluster and its dashboard open until "
                            "Enter or Ctrl-C")
@@ -48,7 +52,8 @@ def _parser():
     train.add_argument("data", help=f"the training data: {READABLE}")
     train.add_argument("--target", required=True,
                        help="target column (tables) or the path of a target array")
-    train.add_argument("--out", default="model.skops", help="model file (skops)")
+    train.add_argument("--out", default="model.skops",
+                       help="model file, skops format (default model.skops)")
     train.add_argument("--regressor", action="store_true", help="fit MLPRegressor")
     train.add_argument("--hidden-layer-sizes", default="100",
                        help="comma-separated widths (default 100)")
@@ -60,7 +65,8 @@ def _parser():
     train.add_argument("--early-stopping", action="store_true",
                        help="hold out 10%% of the rows and stop when their score stalls")
     train.add_argument("--random-state", type=int, default=None,
-                       help="seed, for the same model from the same data and cluster")
+                       help="seed, for the same model from the same data and cluster "
+                            "(default: a new seed each run)")
     train.add_argument("--categorical", default="",
                        help="comma-separated columns to one-hot encode (text or codes: "
                             "one 0/1 column per value seen, named column=value; predict "

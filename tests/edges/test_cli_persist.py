@@ -206,3 +206,11 @@ def test_a_nan_in_a_csv_is_one_line_without_the_workers_logs(tmp_path):
     assert len(lines) == 1, done.stderr[-3000:]
     assert "contains NaN in column 'c'" in lines[0] and "--dropna" in lines[0]
     assert "Compute Failed" not in done.stderr + done.stdout
+
+
+def test_version_and_defaults_in_the_help():
+    import dasknn
+
+    assert _run("--version").strip() == f"dasknn {dasknn.__version__}"
+    assert "(default model.skops)" in _run("train", "--help")
+    assert "(default dasknn-demo-loss.png)" in _run("demo", "--help")
