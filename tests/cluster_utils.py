@@ -15,3 +15,11 @@ def wait_for_task_count(client, expected, timeout=10.0):
             return True
         time.sleep(0.05)
     return False
+
+
+def wait_for(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the command-line cluster did not start")
+        time.sleep(0.2)

@@ -2,15 +2,14 @@
 ``dask scheduler`` / ``dask worker`` command lines."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
-import types
 
 import numpy as np
 import pytest
+
+from cluster_utils import wait_for as _wait_for
 
 from dasknn.distributed import engine
 from dasknn.training import hooks
@@ -59,43 +58,6 @@ def test_dask_input_without_client_matches_one_worker_cluster():
     assert result["n_iter"] == 5 and result["score"] > 0.8
     assert result["lazy"] == "Array" and result["workers"] == 1
     assert result["same_as_one_worker"] is True
-
-
-@pytest.fixture
-def cli_cluster(tmp_path):
-    """A scheduler and two 1-thread workers started from the command line on 127.0.0.1:
-    its ``scheduler_file``, and the ``scheduler``'s process."""
-    dask_cmd = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
-    if dask_cmd is None:
-        pytest.skip("the `dask` command line is not installed")
-    scheduler_file = tmp_path / "scheduler.json"
-    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
-    procs = [subprocess.Popen([dask_cmd, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
-    try:
-        _wait_for(scheduler_file.exists)
-        procs.append(subprocess.Popen(
-            [dask_cmd, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "2",
-             "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
-        yield types.SimpleNamespace(scheduler_file=str(scheduler_file), scheduler=procs[0])
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
-
-def _wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the command-line cluster did not start")
-        time.sleep(0.2)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -23,10 +23,13 @@ def test_quickstart(capsys):
     assert accuracy > 0.9
 
 
-def test_ci_runs_the_readme_test_command():
+def test_ci_runs_the_readme_test_command_then_the_slow_tests():
     root = EXAMPLES.parent
-    ci = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
-    assert ci in (root / "README.md").read_text()
+    ci = (root / ".ci" / "run").read_text().strip().splitlines()
+    readme = (root / "README.md").read_text()
+    (command,) = [line for line in ci if line.startswith("python3 -m venv")]
+    assert f"```bash\n{command}\n```" in readme and command.endswith("python -m pytest")
+    assert ci[-1] == "python -m pytest -m slow"
 
 
 def test_the_version_is_written_once_and_matplotlib_is_the_demo_extra():
@@ -95,3 +98,23 @@ def test_flights_example(capsys):
     always_on_time = float(out.split("always 'on time': ")[1].split(")")[0])
     assert accuracy > always_on_time + 0.05
     assert "carrier_AA" in out and "lazy predictions: a Dask Series" in out
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_own_cluster_example_on_a_command_line_scheduler_and_workers(cli_cluster, capsys):
+    import json
+    import urllib.request
+
+    from distributed import Client
+
+    with open(cli_cluster.scheduler_file) as f:
+        address = json.load(f)["address"]
+    with Client(address) as client:
+        client.wait_for_workers(2, timeout=60)
+        page = client.dashboard_link.rsplit("/", 1)[0] + "/individual-dasknn"
+    accuracy = _load("own_cluster").main(address, n_samples=6000, max_iter=5)
+    out = capsys.readouterr().out
+    assert f"connected to {address}: 2 worker(s)" in out and "2 training slots" in out
+    assert accuracy > 0.7
+    with urllib.request.urlopen(page, timeout=30) as response:  # the preloaded page
+        assert response.status == 200
