@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from . import __version__
+from . import __version__, scaling
 
 READABLE = ".csv, .parquet (file or folder), .zarr or .npy"
 WRITABLE = (".csv", ".parquet", ".pq", ".npy")
@@ -72,6 +72,9 @@ def _parser():
                             "one 0/1 column per value seen, named column=value; predict "
                             "encodes new data the same way)")
     train.add_argument("--drop", default="", help="comma-separated columns to leave out")
+    train.add_argument("--no-scale", action="store_true",
+                       help="train on the features as they are (by default each is "
+                            "standardised: mean 0, variance 1, saved with the model)")
     train.add_argument("--dropna", action="store_true",
                        help="drop the rows with a missing value in the target or in a "
                             "column used")
@@ -297,6 +300,8 @@ def train(args):
         X = _encode_table(X, categorical, args.data) if hasattr(X, "columns") else X
         start = time.perf_counter()
         try:
+            scaler = None if args.no_scale else scaling.fit(X)
+            X = X if scaler is None else scaling.apply(scaler, X)
             model.fit(X, y)
         except ValueError as exc:
             if "contains NaN" not in str(exc):
@@ -304,11 +309,33 @@ def train(args):
             raise UsageError(f"{exc} With this command: --dropna drops the rows with "
                              "a missing value.") from exc
         seconds = time.perf_counter() - start
-        score = model.score(X, y)
-    save(model, args.out)
-    print(f"trained {type(model).__name__} for {model.n_iter_} epochs in {seconds:.1f} s; "
-          f"training score {score:.4f}; saved to {args.out}")
+        score, baseline = model.score(X, y), _baseline(model, y)
+    save(model if scaler is None else _pipeline(scaler, model), args.out)
+    print(f"trained {type(model).__name__} for {model.n_iter_} epochs in {seconds:.1f} s "
+          f"on {'standardised' if scaler is not None else 'unscaled'} features; training "
+          f"score {score:.4f} ({baseline}); saved to {args.out}")
     return 0
+
+
+def _pipeline(scaler, model):
+    """The saved model: the scaler in front of the network, a scikit-learn Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("scale", scaler), ("mlp", model)])
+
+
+def _baseline(model, y):
+    """What the training score compares with: the share of the most frequent class (a
+    classifier), or 0, the R^2 of predicting the mean (a regressor)."""
+    import dask.array as da
+
+    if not hasattr(model, "classes_"):
+        return "predicting the mean scores 0"
+    if hasattr(y, "value_counts"):
+        counts = y.value_counts().compute().to_numpy()
+    else:
+        counts = da.unique(y, return_counts=True)[1].compute()
+    return f"the most frequent class alone scores {counts.max() / counts.sum():.4f}"
 
 
 def predict(args):
@@ -324,12 +351,14 @@ def predict(args):
     except Exception as exc:  # noqa: BLE001 - whatever skops raises for a foreign file
         raise UsageError(f"{args.model} is not a model saved by dasknn ({exc}).") from exc
     X, _ = _read(args.data, args.target)
+    scaler, model = (model[0], model[-1]) if hasattr(model, "steps") else (None, model)
     X, ignored = _model_features(model, X)
     if ignored:
         print(f"ignored the column{'s' if len(ignored) > 1 else ''} the model does not use: "
               f"{_listed(ignored)}")
     _check_width(model, X, args)
     with _client(args):
+        X = X if scaler is None else scaling.apply(scaler, X)
         pred = model.predict(X).compute()  # one column: it fits in memory
     _write(np.asarray(pred), out)
     print(f"predictions written to {args.out}")

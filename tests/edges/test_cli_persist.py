@@ -33,9 +33,10 @@ def test_train_then_predict_round_trip_on_parquet(tmp_path):
     frame.to_parquet(data)
     model_path = tmp_path / "model.skops"
     out = _run("train", str(data), "--target", "label", "--out", str(model_path),
-               "--hidden-layer-sizes", "16", "--max-iter", "5", "--random-state", "0",
+               "--hidden-layer-sizes", "16", "--max-iter", "10", "--random-state", "0",
                "--n-workers", "1")
-    assert "saved to" in out and model_path.exists()
+    assert "saved to" in out and model_path.exists() and "on standardised features" in out
+    assert "the most frequent class alone scores 0.50" in out
     pred_path = tmp_path / "pred.parquet"
     _run("predict", str(model_path), str(data), "--target", "label", "--out", str(pred_path),
          "--n-workers", "1")
@@ -44,6 +45,12 @@ def test_train_then_predict_round_trip_on_parquet(tmp_path):
     expected = model.predict(frame.drop(columns=["label"]))
     np.testing.assert_array_equal(predicted, expected)
     assert (predicted == frame["label"].to_numpy()).mean() > 0.8
+    scaler = model.named_steps["scale"]  # standardised by default, saved in front
+    np.testing.assert_allclose(scaler.mean_, X.mean(axis=0))
+    np.testing.assert_allclose(scaler.scale_, X.std(axis=0))
+    _run("train", str(data), "--target", "label", "--out", str(model_path), "--no-scale",
+         "--max-iter", "1", "--n-workers", "1")
+    assert isinstance(load(model_path), MLPClassifier)  # --no-scale: the bare estimator
 
 
 @pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
@@ -214,3 +221,16 @@ def test_version_and_defaults_in_the_help():
     assert _run("--version").strip() == f"dasknn {dasknn.__version__}"
     assert "(default model.skops)" in _run("train", "--help")
     assert "(default dasknn-demo-loss.png)" in _run("demo", "--help")
+
+
+def test_train_scores_above_the_majority_class_on_unscaled_wine(tmp_path):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame  # features from 0.1 to 1,680: unscaled
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    for _ in range(2):  # no seed: a new model each run
+        out = _run("train", str(tmp_path / "wine.csv"), "--target", "target", "--n-workers",
+                   "1", "--out", str(tmp_path / "m.skops"))
+        score = float(out.split("training score ")[1].split()[0])
+        assert "the most frequent class alone scores 0.3989" in out
+        assert score > 0.9
