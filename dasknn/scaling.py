@@ -35,8 +35,9 @@ def fit(X):
     scaler.scale_ = np.where(scaler.var_ > 0, np.sqrt(scaler.var_), 1.0)
     scaler.n_samples_seen_ = int(rows)
     scaler.n_features_in_ = int(X.shape[1])
-    if frame:
+    if frame:  # the network after it was fitted with the column names: keep them
         scaler.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        scaler.set_output(transform="pandas")
     return scaler
 
 

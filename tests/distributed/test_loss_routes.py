@@ -178,20 +178,24 @@ def test_chaos_ten_trials_of_random_losses():
     X, y = _data(lazy=False)
     X_test, y_test = X[:9000].compute(), y[:9000].compute()
     params = dict(hidden_layer_sizes=(32,), max_iter=20, n_iter_no_change=100, random_state=0)
-    calm = {}
+    calm, calm_seconds = {}, {}
     for trial in range(10):
         rng, persist = random.Random(trial), trial % 2 == 0
         routes, losses = rng.sample(["kill", "restart-one", "retire", "kill"], 2), []
         with _cluster() as cluster, Client(cluster) as client, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if persist not in calm:  # the undisturbed fit, once per path
+                start = time.monotonic()
                 calm[persist] = MLPClassifier(**params, persist=persist).fit(X, y).score(
                     X_test, y_test)
+                calm_seconds[persist] = time.monotonic() - start
             before = _tasks(client)
+            # both losses land within the first 70% of an undisturbed fit's time
+            pause = min(0.8, 0.35 * calm_seconds[persist])
 
             def havoc(routes=routes, rng=rng, losses=losses, cluster=cluster, client=client):
                 for route in routes:
-                    time.sleep(rng.uniform(0.1, 0.8))
+                    time.sleep(rng.uniform(0.1, 1.0) * pause)
                     losses.append(time.monotonic())
                     _lose(route, cluster, client, rng)
 

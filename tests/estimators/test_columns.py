@@ -139,6 +139,7 @@ def test_dask_nan_in_a_persisted_frame_and_an_array(client):
         MLPClassifier(**PARAMS).fit(array, da.from_array(Y, chunks=50))
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # arrays, on purpose
 @pytest.mark.parametrize("method", ["predict", "predict_proba"])
 def test_lazy_predictions_refuse_nan_naming_the_column(client, method):
     # NaN in a block would predict class 0 (or NaN) in silence
