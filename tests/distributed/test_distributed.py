@@ -1,7 +1,5 @@
 """Training on Dask collections on a real multi-process LocalCluster."""
 
-import warnings
-
 import dask
 import dask.array as da
 import dask.dataframe as dd
@@ -10,7 +8,6 @@ import pandas as pd
 import pytest
 from distributed import get_task_stream, wait
 from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 

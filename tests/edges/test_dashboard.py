@@ -11,7 +11,6 @@ import time
 import urllib.request
 
 import dask.array as da
-import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 from sklearn.datasets import make_classification
