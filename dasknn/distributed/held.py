@@ -7,6 +7,7 @@ models. ``sync='gradient'``: each round is one step of synchronous SGD.
 """
 
 import time
+import uuid
 from typing import NamedTuple
 
 import numpy as np
@@ -15,7 +16,7 @@ from ..maths import optimizers as optim
 from ..maths import scores
 from ..training.batches import batch_size_for
 from ..training.driver import EpochResult
-from . import averaging, tasks
+from . import averaging, exchange, tasks
 from .planning import round_plan, sync_steps
 from .runner import Regroup
 
@@ -45,9 +46,11 @@ class Schedule(NamedTuple):
     classifier: bool
     rate: object  # planning.RoundRate
     runs: list  # the shards each model-sync task trains: one run of shards per worker
+    exchange: bool  # model sync worker to worker (one task per worker an epoch)
 
     def submit(self, epoch, params, starts, learning_rate):
-        run = self._gradient_sync if self.sync == "gradient" else self._model_sync
+        run = (self._gradient_sync if self.sync == "gradient" else
+               self._exchanged if self.exchange else self._model_sync)
         at = time.time()
         params, results, summaries = run(epoch, params, starts, learning_rate)
         return Submitted(params, results, summaries, self._validation(epoch, params), at)
@@ -84,6 +87,27 @@ class Schedule(NamedTuple):
             summaries.append(summary)
         return params, results, summaries
 
+    def _exchanged(self, epoch, params, starts, lr):
+        """Model sync worker to worker: one task per worker for the whole epoch, its
+        shards' models averaged with its peers' after each round (:mod:`.exchange`)."""
+        sh = self.shards
+        first = isinstance(starts[0], list)  # initial optimizer states, not epoch runs
+        group = [sh.homes[run[0]] for run in self.runs]
+        attempt, bound = f"{sh.token}-{epoch}-{uuid.uuid4().hex[:8]}", exchange.timeout()
+        runs = [
+            sh.submit(exchange.train_epoch, params if first else None, starts[g],
+                      [sh.futures[k] for k in run],
+                      [[self._plan(epoch, k, r, r * self.per_round[k], self.per_round[k], lr)
+                        for k in run] for r in range(self.n_rounds)],
+                      self.cfg, exchange.Group(attempt, g, tuple(group), bound),
+                      key=f"dasknn-rounds-{epoch}-{g}", k=run[0])
+            for g, run in enumerate(self.runs)
+        ]
+        k = self.runs[0][0]
+        return (sh.submit(exchange.params_of, runs[0], key=f"dasknn-params-{epoch}", k=k),
+                runs,
+                sh.submit(exchange.summaries_of, runs[0], key=f"dasknn-summaries-{epoch}", k=k))
+
     def _gradient_sync(self, epoch, params, starts, lr):
         """Exact synchronous SGD: the shards' gradients combined at every step."""
         sh = self.shards
@@ -117,10 +141,25 @@ def schedule(shards, cfg, distribution, seeds, rate, classifier):
     warm-up ``rate`` (a :class:`~.planning.RoundRate`)."""
     batch_size = batch_size_for(cfg.batch_size, sum(shards.rows))
     steps = sync_steps(distribution, cfg.net.layout, batch_size, shards.dtype,
-                       len(shards.futures))
+                       len(shards.futures), -(-min(shards.rows) // batch_size))
     n_rounds, per_round = round_plan(shards.rows, batch_size, steps)
+    runs = worker_runs(shards.homes)
     return Schedule(shards, cfg, distribution.sync, n_rounds, per_round, batch_size, seeds,
-                    classifier, rate, worker_runs(shards.homes))
+                    classifier, rate, runs, _exchanges(shards, distribution, runs))
+
+
+def _exchanges(shards, distribution, runs):
+    """Whether model sync runs worker to worker: on a cluster (with the Dask setting
+    ``dasknn.exchange`` not False), each worker training one run of shards."""
+    import dask.config
+
+    if distribution.sync != "model" or not hasattr(shards.runner, "client"):
+        return False
+    homes = [shards.homes[run[0]] for run in runs]
+    if len(set(homes)) != len(homes) or not dask.config.get("dasknn.exchange", True):
+        return False
+    exchange.install(shards.runner.client)
+    return True
 
 
 def worker_runs(homes):

@@ -210,6 +210,7 @@ class ClusterRunner:
         under the :mod:`.watchdog`."""
         watchdog.wait(self.client, items)
         try:
+            _raise_failure(items)  # at once, not after the futures gathered before it
             return self.client.gather(items)
         except lost_work_errors() as exc:  # replayed: the traceback is Dask's own, and a cycle
             watchdog.uncycle(exc)
@@ -238,13 +239,36 @@ def publish(fit, record):
                                              "time": time.time(), **record})
 
 
+def _raise_failure(items):
+    """Raise the error of a failed future among ``items``, if any: a task's own error
+    before a lost worker's, and the error of the rank that caused an
+    :class:`~.exchange.ExchangeFailed` on its peers before that failure."""
+    from distributed import futures_of
+
+    failed = [f for f in futures_of(items) if f.status == "error"]
+    own = [f for f in failed if not isinstance(f.exception(), lost_work_errors())]
+    for future in own[:1]:
+        future.result()
+    for future in failed:
+        cause = getattr(future.exception(), "cause", None)
+        if cause is not None:
+            cause.add_note(f"dasknn: raised in a worker's epoch task ({future.exception()})")
+            raise cause
+    for future in failed[:1]:
+        future.result()
+
+
 def lost_work_errors():
     """Exceptions meaning a worker died with our work: replay from the checkpoint
-    (``wait`` on several futures raises the plural ``FuturesCancelledError``)."""
+    (``wait`` on several futures raises the plural ``FuturesCancelledError``; a peer
+    lost during an exchange fails it on every worker with ``ExchangeFailed``)."""
     from distributed import KilledWorker, client
 
+    from .exchange import ExchangeFailed
+
     return (KilledWorker, client.FutureCancelledError,
-            getattr(client, "FuturesCancelledError", client.FutureCancelledError))
+            getattr(client, "FuturesCancelledError", client.FutureCancelledError),
+            ExchangeFailed)
 
 
 def _free_memory(dask_scheduler):

@@ -239,12 +239,15 @@ def train_run(params, starts, shards, plans, cfg):
     :class:`RunResult` or one initial optimizer state per shard."""
     starts = starts.results if isinstance(starts, RunResult) else starts
     jobs = list(zip(starts, shards, plans))
+    tic = time.perf_counter()
     if len(jobs) == 1:
         results = [train_round(params, *jobs[0], cfg)]
     else:
         results = list(_threads(len(jobs)).map(lambda job: train_round(params, *job, cfg),
                                                jobs))
-    return RunResult(tuple(r._replace(params=None) for r in results), reduce_results(*results))
+    # the run's compute time is its wall time: threads share the worker's cores
+    partial = reduce_results(*results)._replace(slowest=time.perf_counter() - tic)
+    return RunResult(tuple(r._replace(params=None) for r in results), partial)
 
 
 _POOL = {}  # this process's threads for runs of shards, kept between rounds
@@ -315,8 +318,9 @@ def summary(partial):
 
 def average_states(*results):
     """One optimizer state for the whole model (on the host), from the shards' last
-    round results (or the runs holding them)."""
-    results = [r for x in results for r in (x.results if isinstance(x, RunResult) else [x])]
+    round results (or the runs holding them, or the exchange's epoch runs holding those)."""
+    runs = [getattr(x, "run", x) for x in results]
+    results = [r for x in runs for r in (x.results if isinstance(x, RunResult) else [x])]
     return optim.average([r.opt_state for r in results], [max(r.n_rows, 1) for r in results])
 
 

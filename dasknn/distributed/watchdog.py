@@ -123,13 +123,15 @@ def wait(client, futures):
     pending = [f for f in futures_of(futures) if not f.done()]
     bound, warned = patience(), set()
     while pending:
-        try:
-            wait_all(pending, timeout=bound)
-            return
+        try:  # until a future finishes: a failed one ends the wait (its error is raised)
+            wait_all(pending, timeout=bound, return_when="FIRST_COMPLETED")
+            progressed = True
         except TimeoutError as exc:
             uncycle(exc)
-            still = [f for f in pending if not f.done()]
-            progressed, pending = len(still) < len(pending), still
+            progressed = False
+        if any(f.status == "error" for f in pending):
+            return
+        pending = [f for f in pending if not f.done()]
         if pending and not progressed:
             _look(client, pending, bound, warned)
 
@@ -287,8 +289,14 @@ def _longest_own(tasks):
     (as of the workers' last heartbeats), or None."""
     running = [(str(ts.key), ts.processing_on.address, ts.processing_on.executing.get(ts, 0.0))
                for ts in tasks if ts.state == "processing" and ts.processing_on is not None
-               and str(ts.key).startswith("dasknn-")]
+               and str(ts.key).startswith("dasknn-") and not _exchanging(ts.key)]
     return max(running, key=lambda task: task[2], default=None)
+
+
+def _exchanging(key):
+    """An exchange's epoch task (``dasknn-rounds-...``) runs an epoch, however long the
+    epoch; it bounds its own waits on its peers (see :mod:`.exchange`)."""
+    return str(key).startswith("dasknn-rounds-")
 
 
 def _busy(scheduler, tasks):

@@ -18,15 +18,16 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 def _kill_during_epoch_6(client, pids):
-    """Start a thread that SIGKILLs the worker running a round of epoch 6 (index 5);
-    return the thread and the list it fills with the killed worker's address."""
+    """Start a thread that SIGKILLs a worker running epoch 6 (index 5: its epoch task,
+    which trains and exchanges round after round); return the thread and the list it
+    fills with the killed worker's address."""
     killed = []
 
     def kill():
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             for worker, keys in client.processing().items():
-                if any("dasknn-round-5-" in str(k) for k in keys):
+                if any("dasknn-rounds-5-" in str(k) for k in keys):
                     os.kill(pids[worker], signal.SIGKILL)
                     killed.append(worker)
                     return
