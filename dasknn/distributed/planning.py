@@ -122,7 +122,8 @@ def auto_sync_steps(layout, batch_size, dtype, target_seconds=1.0):
     weight and sample for a forward and backward pass, at 40 GFLOP/s per core in
     float32 and 20 in float64 (measured on a worker: 2.1 ms per float32 step of the
     100-256-128-10 benchmark MLP, batch 256), plus 0.1 ms of fixed cost a step. A
-    synchronisation costs 20-30 ms, so rounds of a second keep it under 5%.
+    round's synchronisation costs a few milliseconds worker to worker (20-30 through
+    the scheduler), so rounds of a second keep it under 5% either way.
 
     Examples
     --------
@@ -136,26 +137,36 @@ def auto_sync_steps(layout, batch_size, dtype, target_seconds=1.0):
     return max(8, math.ceil(target_seconds / step_seconds))
 
 
-def accurate_sync_steps(n_shards):
-    """The most local steps between averages that kept scikit-learn's accuracy on the
-    scale benchmark for ``n_shards`` (docs/benchmarks.md, "Scaling out"): the more
-    models averaged, at a larger rate, the more often they must meet.
+ROUNDS_AN_EPOCH = 64  # shards of many minibatches average at most this often an epoch
+
+
+def accurate_sync_steps(n_shards, batches=0):
+    """The most local steps between averages for ``n_shards`` shards of ``batches``
+    minibatches an epoch each, chosen on three datasets (docs/benchmarks.md, "Scaling
+    out"): the more models averaged, at a larger rate, the more often they must meet,
+    ``round(512 / W**2)``; but shards of many minibatches meet at
+    most :data:`ROUNDS_AN_EPOCH` times an epoch (1,800,000 rows on 64 shards kept the
+    accuracy with 2 and 4 steps between averages).
 
     Examples
     --------
     >>> [accurate_sync_steps(w) for w in (1, 2, 8, 16, 32, 64)]
-    [2048, 512, 32, 8, 2, 1]
+    [512, 128, 8, 2, 1, 1]
+    >>> accurate_sync_steps(64, batches=110)  # 1,800,000 rows, batch 256
+    2
     """
-    return max(1, round(2048 / n_shards**2))
+    return max(1, round(512 / n_shards**2), math.ceil(batches / ROUNDS_AN_EPOCH))
 
 
-def sync_steps(distribution, layout, batch_size, dtype, n_shards=1):
+def sync_steps(distribution, layout, batch_size, dtype, n_shards=1, batches=0):
     """Local steps between averages: 1 for gradient sync, else the setting; 'auto'
-    takes the fewer of about a second of computation and :func:`accurate_sync_steps`."""
+    takes the fewer of about a second of computation and :func:`accurate_sync_steps`
+    (``batches``: minibatches a shard trains an epoch)."""
     if distribution.sync == "gradient":
         return 1
     if distribution.sync_steps == "auto":
-        return min(auto_sync_steps(layout, batch_size, dtype), accurate_sync_steps(n_shards))
+        return min(auto_sync_steps(layout, batch_size, dtype),
+                   accurate_sync_steps(n_shards, batches))
     return int(distribution.sync_steps)
 
 

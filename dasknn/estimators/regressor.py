@@ -94,9 +94,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         at every step (synchronous SGD on a batch W times larger; exact but slow).
     sync_steps : int or 'auto', default='auto'
         Dask input only: local steps between averages. 'auto' takes the fewer of about
-        one second of computation per round (which keeps synchronisation under 5%) and
-        ``max(1, round(2048 / W**2))`` for W shards, what kept scikit-learn's accuracy
-        at 8 to 64 shards: 419 steps at 2 shards for the benchmark MLP, 8 at 16, 1 at 64.
+        one second of computation per round and ``max(1, round(512 / W**2))`` for W
+        shards, chosen on three datasets at 1 to 64 shards (128 steps at 2 shards, 8
+        at 8, 2 at 16, 1 at 64); shards of many minibatches average at most 64 times an
+        epoch (2 steps at 64 shards of 28,000 rows). See the user guide, "How many
+        workers", for the accuracy to expect.
     lr_scaling : {'linear', 'sqrt'} or None, default='linear'
         Dask input only: averaging W models (one per worker thread) makes W times
         fewer sequential updates, so the learning rate is multiplied by W

@@ -124,10 +124,13 @@ def test_sync_steps_follow_the_settings():
     layout = Layout((100, 256, 128, 10))
     auto = planning.sync_steps(_distribution(), layout, 256, "float32")
     assert auto == planning.auto_sync_steps(layout, 256, "float32")
-    # more shards average more often; two keep a second's worth of steps
+    # more shards average more often; one keeps a second's worth of steps
     steps = [planning.sync_steps(_distribution(), layout, 256, "float32", w)
              for w in (2, 4, 8, 16, 32, 64)]
-    assert steps == [auto, 128, 32, 8, 2, 1]
+    assert steps == [128, 32, 8, 2, 1, 1]
+    # shards of many minibatches an epoch meet at most 64 times an epoch
+    assert planning.sync_steps(_distribution(), layout, 256, "float32", 64, 110) == 2
+    assert planning.sync_steps(_distribution(), layout, 256, "float32", 2, 10**6) == auto
     assert planning.auto_sync_steps(layout, 256, "float64") < auto  # float64 steps are slower
     assert planning.sync_steps(_distribution(sync_steps=7), layout, 256, "float32") == 7
     assert planning.sync_steps(_distribution(sync="gradient"), layout, 256, "float32") == 1
