@@ -16,7 +16,8 @@ Where a training step's time goes, in a plain process and in Dask workers::
 
 Quick checks of the mechanics::
 
-    python benchmarks/bench_distributed.py --n-samples 20000 --epochs 1 --repeat 0
+    python benchmarks/bench_distributed.py --n-samples 20000 --epochs 1 --repeat 0 \
+        --tta-epochs 0
     python benchmarks/bench_distributed.py --step --steps 50
 
 Contenders (``--only``), on the benchmark data and MLP of ``common`` in float32
@@ -52,9 +53,21 @@ Below the table: dasknn's ratios against each goal (judged at the default size o
 the share of the GEMM ceiling it reaches, and the scaling model ``T(W) = N c / min(W,
 cores) + R(W) (a + b W)`` (docs/benchmarks.md), fitted on the 1- and 2-worker runs and
 checked against the 1-, 2- and 3-worker runs.
+
+Time to accuracy: after its timed fits, each contender (on the same cluster, in the
+same process) trains once more for ``--tta-epochs`` epochs (default twice
+``--epochs``; 0: none), its model copied at each epoch's end and scored on the test
+rows after the fit, so evaluation takes no training time. Its time to accuracy is the
+seconds from the start of that fit until the end of the first epoch whose model reaches
+scikit-learn's test accuracy of its first fit in the same run (the target), or "not
+reached". dasknn's models come from a hook of its epoch driver (the seconds until an
+epoch's model reached the client), scikit-learn's from its per-epoch bookkeeping in a
+subclass (the fit unchanged: its epochs' models are ``fit``'s), dask-ml's after each
+pass, PyTorch's after each epoch of the same loop.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -169,7 +182,9 @@ def fresh_cluster_fits(name, n_workers, threads, args):
         warm = [guarded(*fit) for _ in range(args.repeat)]
         first["blas_threads"] = sorted({tuple(t or ()) for t in
                                         client.run(common.blas_threads).values()})
-    return with_warm(first, warm)
+        curve = daskml_curve if name == "dask-ml" else dasknn_curve
+        return with_curve(with_warm(first, warm), curve, dX, dy, (X_test, y_test),
+                          args.tta_epochs)
 
 
 def start_cluster(n_workers, threads):
@@ -202,20 +217,38 @@ def sklearn_fit(args):
                   predict_rows=int(X_train.shape[0]))
 
 
-def torch_fit(args, name):
-    """PyTorch on CPU with 2 threads ('torch-glorot': from scikit-learn's initial model)."""
+def torch_setup(args, name):
+    """PyTorch on CPU with 2 threads: ``(torch, model, fit, test, n_train)``, the model
+    from PyTorch's initialisation ('torch') or scikit-learn's ('torch-glorot');
+    ``fit(epochs, after_epoch=None)`` trains it on the training rows (their tensors
+    made inside)."""
     import torch
 
     torch.set_num_threads(2)
     X_train, X_test, y_train, y_test = common.make_data(args.n_samples)
     model = common.torch_mlp(torch, glorot=name == "torch-glorot")
     train = common.torch_trainer(torch, model)
-    _, seconds = common.timed(lambda: train(torch.from_numpy(X_train),
-                                            torch.from_numpy(y_train).long(), args.epochs))
+
+    def fit(epochs, after_epoch=None):
+        train(torch.from_numpy(X_train), torch.from_numpy(y_train).long(), epochs,
+              after_epoch)
+
+    return torch, model, fit, (X_test, y_test), X_train.shape[0]
+
+
+def torch_accuracy(torch, model, test):
+    """The model's accuracy on the ``test`` rows and labels."""
     with torch.no_grad():
-        pred = model(torch.from_numpy(X_test)).argmax(1).numpy()
-    return result(name, seconds, X_train.shape[0], args.epochs,
-                  float((pred == y_test).mean()), torch_threads=torch.get_num_threads())
+        pred = model(torch.from_numpy(test[0])).argmax(1).numpy()
+    return float((pred == test[1]).mean())
+
+
+def torch_fit(args, name):
+    """PyTorch on CPU with 2 threads ('torch-glorot': from scikit-learn's initial model)."""
+    torch, model, fit, test, n_train = torch_setup(args, name)
+    _, seconds = common.timed(lambda: fit(args.epochs))
+    return result(name, seconds, n_train, args.epochs, torch_accuracy(torch, model, test),
+                  torch_threads=torch.get_num_threads())
 
 
 def worker(group, names, args):
@@ -227,10 +260,162 @@ def worker(group, names, args):
         n_workers, _, threads = group.split("-")[1].partition("x")
         return [fresh_cluster_fits(name, int(n_workers), int(threads or 1), args)
                 for name in names]
-    run, extra = (sklearn_fit, ()) if group == "sklearn" else (torch_fit, (group,))
+    run, curve, extra = ((sklearn_fit, sklearn_curve, ()) if group == "sklearn" else
+                         (torch_fit, torch_curve, (group,)))
     first = guarded(group, run, args, *extra)
-    return [with_warm(first, [guarded(group, run, args, *extra)
-                              for _ in range(args.repeat)])]
+    fits = with_warm(first, [guarded(group, run, args, *extra) for _ in range(args.repeat)])
+    return [with_curve(fits, curve, args, *extra, args.tta_epochs)]
+
+
+# ------------------------------------------------------ time to accuracy (workers)
+class EpochModels:
+    """Each epoch's model of one fit, copied with ``copy(*model)`` as the epoch ends
+    (``take``), and the seconds of training from ``start`` until then, its own copying
+    excluded."""
+
+    def __init__(self, copy):
+        self.copy, self.models, self.seconds, self.setup_s = copy, [], [], None
+        self.start()
+
+    def start(self):
+        self.t0, self.spent = time.perf_counter(), 0.0
+
+    def take(self, *model):
+        now = time.perf_counter()
+        self.models.append(self.copy(*model))
+        self.seconds.append(now - self.t0 - self.spent)
+        self.spent += time.perf_counter() - now
+
+    def curve(self, score, **extra):
+        """The time-to-accuracy record: each epoch's seconds of training and test
+        accuracy (``score(model)``, evaluated now, after the fit), ``extra`` added."""
+        return {"seconds": self.seconds, "accuracy": [float(score(m)) for m in self.models],
+                **extra}
+
+
+def with_curve(r, run, *args):
+    """``r`` with ``run(*args)``'s time-to-accuracy record (or its error) as its
+    ``curve``; unchanged when ``r`` failed or the last argument, the epochs, is 0."""
+    if args[-1] and "error" not in r:
+        r["curve"] = guarded(r["name"], run, *args)
+    return r
+
+
+def weights(est):
+    """Copies of a fitted MLP's weights and biases."""
+    return [c.copy() for c in est.coefs_], [b.copy() for b in est.intercepts_]
+
+
+def scored_as(est, model, test):
+    """The accuracy on ``test`` of the fitted MLP ``est`` given ``model``'s weights and
+    biases."""
+    est.coefs_, est.intercepts_ = model
+    return est.score(*test)
+
+
+class DriverHook:
+    """A hook of dasknn's epoch driver (``begin``, ``epoch_end``, ``end``): hands
+    ``models`` the training state at each epoch's end, notes the seconds before the
+    first epoch."""
+
+    def __init__(self, models, state):
+        self.models, self.state = models, state
+
+    def begin(self, fit):
+        if self.models.setup_s is None:
+            self.models.setup_s = time.perf_counter() - self.models.t0
+
+    def epoch_end(self, record):
+        self.models.take(self.state)
+
+    def end(self):
+        pass
+
+
+@contextlib.contextmanager
+def driver_hooked(models):
+    """Within: every dasknn fit's epoch driver also runs a ``DriverHook`` of ``models``
+    (wrapped in: the estimator takes no hooks, and ``history_`` holds no models)."""
+    from dasknn.training import driver
+
+    run = driver.run
+
+    def hooked(state, source, cfg, fit, hooks=(), incremental=False):
+        return run(state, source, cfg, fit, [*hooks, DriverHook(models, state)], incremental)
+
+    driver.run = hooked
+    try:
+        yield
+    finally:
+        driver.run = run
+
+
+def dasknn_curve(dX, dy, test, epochs):
+    """dasknn for ``epochs`` epochs on the cluster, each epoch's model as it reached the
+    client; with the seconds before the first epoch and ``history_``'s epoch seconds."""
+    from dasknn import MLPClassifier
+    from dasknn.maths.network import Layout, unpack
+
+    clf = MLPClassifier(**common.mlp_params(epochs))
+    models = EpochModels(lambda state: np.array(state.params))
+    with driver_hooked(models):
+        models.start()
+        clf.fit(dX, dy)
+    layout = Layout(UNITS)
+    return models.curve(lambda p: scored_as(clf, unpack(p, layout, np), test),
+                        setup_s=models.setup_s, epoch_s=[h["seconds"] for h in clf.history_])
+
+
+def daskml_curve(dX, dy, test, epochs):
+    """dask-ml's ``Incremental`` for ``epochs`` passes, the model copied after each;
+    the seconds are the passes' own."""
+    from sklearn.neural_network import MLPClassifier
+
+    classes = np.unique(dy.compute())
+    models = EpochModels(lambda inc: weights(inc.estimator_))
+    inc, passes = common.daskml_passes(MLPClassifier(**common.mlp_params(epochs)), dX, dy,
+                                       epochs, after_pass=models.take, classes=classes)
+    return models.curve(lambda m: scored_as(inc.estimator_, m, test),
+                        seconds=np.cumsum(passes).tolist())
+
+
+def watched_mlp(models):
+    """scikit-learn's MLPClassifier handing ``models`` itself at each epoch's end, from
+    its per-epoch bookkeeping (``_update_no_improvement_count``, after the epoch's last
+    step): its epochs stay ``fit``'s (``partial_fit`` reshuffles the identity each call
+    and ``warm_start`` restarts Adam, so neither repeats them)."""
+    from sklearn.neural_network import MLPClassifier
+
+    class Watched(MLPClassifier):
+        def _update_no_improvement_count(self, *args):
+            super()._update_no_improvement_count(*args)
+            models.take(self)
+
+    return Watched
+
+
+def sklearn_curve(args, epochs):
+    """scikit-learn for ``epochs`` epochs on the numpy rows, each epoch's model copied."""
+    X_train, X_test, y_train, y_test = common.make_data(args.n_samples)
+    models = EpochModels(weights)
+    clf = watched_mlp(models)(**common.mlp_params(epochs))
+    models.start()
+    clf.fit(X_train, y_train)
+    return models.curve(lambda m: scored_as(clf, m, (X_test, y_test)))
+
+
+def torch_curve(args, name, epochs):
+    """PyTorch (as ``torch_fit``) for ``epochs`` epochs, each epoch's model copied."""
+    torch, model, fit, test, _ = torch_setup(args, name)
+    models = EpochModels(lambda: {k: v.clone() for k, v in model.state_dict().items()})
+    models.start()
+    fit(epochs, models.take)
+
+    def score(state):
+        model.load_state_dict(state)
+        return torch_accuracy(torch, model, test)
+
+    return models.curve(score)
 
 
 # ----------------------------------------------------------- GEMM ceiling and a step
@@ -390,7 +575,8 @@ def run_group(group, names, args):
     """Run one group in a fresh subprocess; its results, or error records."""
     argv = [os.path.abspath(__file__), "--worker", group, "--only", ",".join(names),
             "--epochs", str(args.epochs), "--n-samples", str(args.n_samples),
-            "--blocks", str(args.blocks), "--repeat", str(args.repeat)]
+            "--blocks", str(args.blocks), "--repeat", str(args.repeat),
+            "--tta-epochs", str(args.tta_epochs)]
     try:
         return common.run_json(argv)
     except RuntimeError as err:
@@ -478,19 +664,13 @@ def ratios(results, gemm, n_train):
     d = ok.get("dasknn")
     if d is None:
         return out
-    for key, name in (("sklearn", "sklearn (2 threads)"), ("torch", "PyTorch (2 threads)"),
-                      ("torch-glorot", "PyTorch from sklearn's initial weights"),
-                      ("dask-ml", "dask-ml Incremental")):
+    tta = time_to_accuracy(results)
+    head, beside = ("torch-glorot", "torch") if "torch-glorot" in ok else ("torch", None)
+    for key, name, alt in (("sklearn", "sklearn (2 threads)", None),
+                           (head, "PyTorch (2 threads)", beside),
+                           ("dask-ml", "dask-ml Incremental", None)):
         if key in ok:
-            r = ok[key]
-            out[f"2 workers vs {name}"] = (
-                d["samples_per_s"] / r["samples_per_s"],
-                f"first fits {d['fit_s']:.2f} vs {r['fit_s']:.2f} s; accuracy "
-                f"{d['accuracy']:.4f} vs {r['accuracy']:.4f}")
-            if warm_seconds(d) and warm_seconds(r):
-                out[f"2 workers vs {name}, warm fits"] = (
-                    warm_seconds(r) / warm_seconds(d),
-                    f"medians {warm_seconds(d):.2f} vs {warm_seconds(r):.2f} s")
+            out.update(versus(d, ok[key], name, ok.get(alt), tta))
     if warm_seconds(d):
         out["2 workers, warm fit / first fit"] = (
             warm_seconds(d) / d["fit_s"],
@@ -517,6 +697,92 @@ def ratios(results, gemm, n_train):
             f"{d['predict_rows']:,} rows: dasknn {d['predict_s']:.3f} s (2 workers), "
             f"sklearn {sk['predict_s']:.3f} s")
     return out
+
+
+def versus(d, r, name, alt, tta):
+    """dasknn's (``d``) first-fit and warm-fit ratios against ``r``, each detail with
+    the times to scikit-learn's accuracy; ``alt`` (PyTorch from its own initialisation,
+    ``r`` being from scikit-learn's) beside them."""
+    init = "from sklearn's initial weights: " if r["name"] == "torch-glorot" else ""
+    first = (f"{init}first fits {d['fit_s']:.2f} vs {r['fit_s']:.2f} s; accuracy "
+             f"{d['accuracy']:.4f} vs {r['accuracy']:.4f}{reach(tta, d, r)}")
+    if alt:
+        first += (f" | PyTorch's own init: {d['samples_per_s'] / alt['samples_per_s']:.2f}x,"
+                  f" {alt['fit_s']:.2f} s, accuracy {alt['accuracy']:.4f}{reach(tta, alt)}")
+    out = {f"2 workers vs {name}": (d["samples_per_s"] / r["samples_per_s"], first)}
+    if warm_seconds(d) and warm_seconds(r):
+        warm = f"medians {warm_seconds(d):.2f} vs {warm_seconds(r):.2f} s"
+        if alt and warm_seconds(alt):
+            warm += (f" | PyTorch's own init: {warm_seconds(alt) / warm_seconds(d):.2f}x, "
+                     f"{warm_seconds(alt):.2f} s")
+        out[f"2 workers vs {name}, warm fits"] = (warm_seconds(r) / warm_seconds(d), warm)
+    return out
+
+
+def reach(tta, *results):
+    """'; to sklearn's accuracy A vs B' for the results' times to accuracy ('' unless
+    each has one)."""
+    texts = [reached(tta, r["name"]) for r in results]
+    return "; to sklearn's accuracy " + " vs ".join(texts) if all(texts) else ""
+
+
+def reached(tta, name):
+    """A contender's time to accuracy as text ('1.23 s (epoch 2)', 'not reached in 6
+    epochs'), or None without one."""
+    t = (tta or {}).get("contenders", {}).get(name)
+    if t is None:
+        return None
+    if t["epoch"] is None:
+        return f"not reached in {len(t['accuracy'])} epochs"
+    return f"{t['seconds']:.2f} s (epoch {t['epoch']})"
+
+
+def time_to_accuracy(results):
+    """The target, scikit-learn's test accuracy (its first fit's), and for each
+    contender with a time-to-accuracy fit: the first epoch whose model reaches it and
+    the seconds of training until then (None: not reached), with every epoch's
+    accuracy; dasknn's also as the seconds before its first epoch plus ``history_``'s
+    epoch seconds. None without scikit-learn's result."""
+    ok = by_name(results)
+    if "sklearn" not in ok:
+        return None
+    target, out = ok["sklearn"]["accuracy"], {}
+    for name, r in ok.items():
+        c = r.get("curve")
+        if c and "error" not in c:
+            hit = next((i for i, a in enumerate(c["accuracy"]) if a >= target), None)
+            out[name] = {"epoch": None if hit is None else hit + 1,
+                         "seconds": None if hit is None else c["seconds"][hit],
+                         "accuracy": c["accuracy"]}
+            if hit is not None and c.get("epoch_s"):
+                out[name]["history_s"] = c["setup_s"] + sum(c["epoch_s"][:hit + 1])
+    return {"target": target, "contenders": out}
+
+
+def format_tta(results, epochs):
+    """The time-to-accuracy table, and the errors of its fits (nothing without them)."""
+    tta = time_to_accuracy(results)
+    out = [f"--- {r['name']} time-to-accuracy fit failed:\n{r['curve']['error'].rstrip()}"
+           for r in by_name(results).values() if "error" in r.get("curve", {})]
+    if not tta or not tta["contenders"]:
+        return out
+    rows = tta["contenders"]
+    ref = rows.get("dasknn", {}).get("seconds")
+    head, widths = ("contender", "epoch", "seconds", "dasknn x"), (12, 11, 8, 8)
+    table = [f"time to accuracy: seconds of training until the test accuracy first reaches "
+             f"{tta['target']:.4f} (scikit-learn's after {epochs} epochs, this run), in "
+             "fits after the timed ones, evaluation excluded",
+             " | ".join(f"{h:>{w}}" for h, w in zip(head, widths)) + " | accuracy by epoch"]
+    for name, t in rows.items():
+        cells = (name, "not reached" if t["epoch"] is None else t["epoch"],
+                 common.fmt(t["seconds"], ".2f"),
+                 common.fmt(ref and t["seconds"] and t["seconds"] / ref, ".2f"))
+        table.append(" | ".join(f"{c:>{w}}" for c, w in zip(cells, widths)) + " | "
+                     + " ".join(f"{a:.4f}" for a in t["accuracy"]))
+    notes = [f"{n}: before the first epoch + history_'s epoch seconds {t['history_s']:.2f} s"
+             for n, t in rows.items() if "history_s" in t]
+    return table + ["dasknn x = contender's seconds / dasknn's (> 1 means dasknn is "
+                    "faster)"] + notes + out
 
 
 def format_ratios(values, judge):
@@ -579,7 +845,8 @@ def report(run):
     settings = run["machine"]["settings"]
     n_train = int(round(settings["n_samples"] * 0.9))  # train_test_split(test_size=0.1)
     results, gemm, cold = run["results"], run["gemm"], run["cold_start"]
-    lines = format_table(results) + format_notes(results)
+    lines = (format_table(results) + format_notes(results)
+             + format_tta(results, settings["epochs"]))
     if gemm:
         lines.append(f"GEMM, 1 thread, float32: {gemm['peak'] / 1e9:.1f} GFLOP/s (square, "
                      f"warmed), {gemm['mlp_shapes'] / 1e9:.1f} on the MLP's step")
@@ -609,6 +876,9 @@ def parse_args(argv=None):
                    help="row blocks of the Dask array")
     p.add_argument("--repeat", type=int, default=2,
                    help="warm fits after each contender's first (default 2)")
+    p.add_argument("--tta-epochs", type=int, default=None,
+                   help="epochs of the time-to-accuracy fits (default 2 x --epochs; 0: "
+                        "none)")
     p.add_argument("--only", type=selection, default=list(CONTENDERS + PARTS),
                    help="comma list of: " + ",".join(CONTENDERS + PARTS))
     p.add_argument("--json", metavar="PATH", help="also write the run to PATH")
@@ -618,7 +888,12 @@ def parse_args(argv=None):
                    help="time a training step piece by piece instead")
     p.add_argument("--steps", type=common.positive, default=700,
                    help="steps per timing of --step (default 700)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.tta_epochs is None:
+        args.tta_epochs = 2 * args.epochs
+    if args.tta_epochs < 0:
+        p.error(f"--tta-epochs must be at least 0, got {args.tta_epochs}")
+    return args
 
 
 def main(argv=None):
@@ -635,7 +910,8 @@ def main(argv=None):
         return
     settings = (dict(step=True, steps=args.steps) if args.step else
                 dict(n_samples=args.n_samples, epochs=args.epochs, blocks=args.blocks,
-                     repeat=args.repeat, only=",".join(args.only)))
+                     repeat=args.repeat, tta_epochs=args.tta_epochs,
+                     only=",".join(args.only)))
     info = common.print_header(common.MODULES + ("torch",), **settings)
     if args.step:
         times, gemm = step_probe(args.steps)
@@ -643,6 +919,7 @@ def main(argv=None):
         run = {"machine": info, "step_ms": times, "gemm": gemm}
     else:
         run = {"machine": info, **measure(args)}
+        run["time_to_accuracy"] = time_to_accuracy(run["results"])
         info["loadavg_end"] = common.load_average()
         print("\n".join(report(run)))
         print(f"load average at end: {info['loadavg_end']}")

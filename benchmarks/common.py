@@ -83,10 +83,11 @@ def to_dask(X, y, blocks, client=None):
 
 
 # ------------------------------------------------------- contenders of several scripts
-def daskml_passes(estimator, dX, dy, epochs, **fit_params):
+def daskml_passes(estimator, dX, dy, epochs, after_pass=None, **fit_params):
     """dask-ml's ``Incremental(estimator, shuffle_blocks=False)``: ``fit`` once, then
     ``partial_fit`` for each further epoch (each a pass calling the estimator's
-    ``partial_fit`` block after block). Returns the wrapper and each pass's seconds."""
+    ``partial_fit`` block after block); ``after_pass(wrapper)``, if given, after each
+    pass, untimed. Returns the wrapper and each pass's seconds."""
     from dask_ml.wrappers import Incremental
 
     inc = Incremental(estimator, shuffle_blocks=False)
@@ -94,6 +95,8 @@ def daskml_passes(estimator, dX, dy, epochs, **fit_params):
     for epoch in range(epochs):
         train = inc.fit if epoch == 0 else inc.partial_fit
         passes.append(timed(lambda train=train: train(dX, dy, **fit_params))[1])
+        if after_pass is not None:
+            after_pass(inc)
     return inc, passes
 
 
@@ -118,16 +121,17 @@ def torch_mlp(torch, units=UNITS, glorot=False):
 
 
 def torch_trainer(torch, model, batch=BATCH, alpha=ALPHA):
-    """A function ``train(X, y, epochs)`` that trains ``model`` in place with one Adam
-    (scikit-learn's rate and moments) and cross-entropy plus scikit-learn's L2 term
-    (``alpha / 2`` times the squared weights, biases excluded, over the batch rows),
-    on batches reshuffled every epoch; X and y are tensors on the model's device."""
+    """A function ``train(X, y, epochs, after_epoch=None)`` that trains ``model`` in
+    place with one Adam (scikit-learn's rate and moments) and cross-entropy plus
+    scikit-learn's L2 term (``alpha / 2`` times the squared weights, biases excluded,
+    over the batch rows), on batches reshuffled every epoch, calling ``after_epoch()``
+    (if given) at each epoch's end; X and y are tensors on the model's device."""
     opt = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=(0.9, 0.999),
                            eps=1e-8)
     weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
     cross_entropy = torch.nn.functional.cross_entropy
 
-    def train(X, y, epochs):
+    def train(X, y, epochs, after_epoch=None):
         gen = torch.Generator(device=X.device).manual_seed(0)
         for _ in range(epochs):
             order = torch.randperm(X.shape[0], generator=gen, device=X.device)
@@ -138,6 +142,8 @@ def torch_trainer(torch, model, batch=BATCH, alpha=ALPHA):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+            if after_epoch is not None:
+                after_epoch()
 
     return train
 
