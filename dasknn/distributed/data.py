@@ -7,6 +7,7 @@ learns and the check that some sample weight is non-zero come with it, in one
 compute. Prediction takes :func:`prepare_X`.
 """
 
+import math
 from typing import NamedTuple
 
 import dask
@@ -53,6 +54,26 @@ def prepare_fit(X, y, sample_weight, classifier):
         raise ValueError(checks.ZERO_WEIGHTS)
     y_sample = _label_sample(y, found["labels"]) if classifier else y
     return DaskData(X, y, sample_weight, names, y_sample)
+
+
+def block_bytes(X, y=None):
+    """Bytes of a Dask array ``X``'s largest row block with its targets ``y`` (0 when
+    the chunk sizes are unknown or X is not an array).
+
+    Examples
+    --------
+    >>> block_bytes(da.ones((10, 4), chunks=(6, 4)), da.ones(10, chunks=6))
+    240.0
+    """
+    if not hasattr(X, "chunks"):
+        return 0
+    rows = max(X.chunks[0], default=0)
+    if not math.isfinite(rows) or not math.isfinite(X.shape[0]):
+        return 0
+    per_row = X.nbytes / max(1, X.shape[0])
+    if y is not None and hasattr(y, "nbytes"):
+        per_row += y.nbytes / max(1, y.shape[0])
+    return rows * per_row
 
 
 def _check_numeric_targets(y):

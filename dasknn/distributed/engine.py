@@ -35,16 +35,10 @@ from ..training.hooks import Fit, Hook
 from ..training.local import finish_lbfgs, minimize_lbfgs
 from . import held, shards, streamed, tasks
 from .checks import BadValues
-from .planning import (
-    RoundRate,
-    Seeds,
-    block_room_note,
-    lr_factor,
-    should_stream,
-    small_shards,
-    warmup_epochs,
-)
-from .runner import Regroup, current_runner, lost_work_errors, publish
+from .memory import block_room_note, should_stream, stream_ahead
+from .planning import RoundRate, Seeds, lr_factor, small_shards, warmup_epochs
+from .data import block_bytes
+from .runner import LostTooOften, Regroup, current_runner, lost_work_errors, publish
 
 MAX_REPLAYS = 2
 
@@ -64,41 +58,50 @@ class DaskFit:
         self.state, self.data, self.cfg = state, data, cfg
         self.distribution, self.targets, self.seeds = distribution, targets, seeds
         self.incremental = incremental
-        self.runner, self.n_shards = None, 0
+        self.runner, self.n_shards, self.ahead = None, 0, True
 
     def run(self):
         """Train until the driver stops; regroup, replay or back off on the way."""
         with current_runner() as runner:
             self.runner = runner
-            stream = self._stream()
-            start = copy.deepcopy(self.state)  # where a diverged fit starts again
-            resume, replays, cap = False, 0, math.inf
-            while True:
-                try:
-                    return self._attempt(stream, resume, cap)
-                except Regroup:  # workers joined: re-plan the shards over all of them
-                    resume = True
-                except lost_work_errors() as exc:
-                    if not runner.connected():
-                        raise  # the scheduler is gone, not a worker: nothing to replay on
-                    replays += 1
-                    _replay_or_raise(exc, replays, self.state)
-                    runner.refresh()  # a restarted worker has a new address
-                    resume = True
-                except Diverged as exc:
-                    cap = _back_off(exc, self.n_shards)
-                    _restore(self.state, start)
-                    resume = False
+            return self._recover()
+
+    def _recover(self):
+        """The loop of :meth:`run`."""
+        runner = self.runner
+        stream = self._stream()
+        start = copy.deepcopy(self.state)  # where a diverged fit starts again
+        resume, replays, cap = False, 0, math.inf
+        while True:
+            try:
+                return self._attempt(stream, resume, cap)
+            except Regroup:  # workers joined: re-plan the shards over all of them
+                resume = True
+            except lost_work_errors() as exc:
+                if not runner.connected():
+                    raise  # the scheduler is gone, not a worker: nothing to replay on
+                replays += 1
+                _replay_or_raise(exc, replays, self.state)
+                runner.refresh()  # a restarted worker has a new address
+                resume = True
+            except Diverged as exc:
+                cap = _back_off(exc, self.n_shards)
+                _restore(self.state, start)
+                resume = False
 
     def _stream(self):
-        """Whether to stream the blocks (warning when they are big for the workers)."""
+        """Whether to stream the blocks, and whether a round may compute the next
+        round's blocks meanwhile (warning when the blocks are big for the workers)."""
         if not hasattr(self.runner, "client"):
             return False
         stream = should_stream(self.distribution.persist, _nbytes(self.data),
                                self.runner.free_memory())
-        note = stream and block_room_note(_block_bytes(self.data), self.runner.room_per_slot())
-        if note:
-            warnings.warn(note)
+        if stream:
+            block, room = block_bytes(self.data.X, self.data.y), self.runner.room_per_slot()
+            self.ahead = stream_ahead(block, self.runner.room_per_slot(below_pause=True))
+            note = block_room_note(block, room)
+            if note:
+                warnings.warn(note)
         return stream
 
     def _attempt(self, stream, resume, cap):
@@ -150,8 +153,8 @@ class DaskFit:
                                   self.distribution.device)
         rows = [r for r in self.data.X.chunks[0] if r > 0]
         rate = self._rate(shards.n_shards(self.runner, len(parts)), cap)
-        source = streamed.StreamedEpochs(self.runner, parts, rows, self.cfg, self.seeds, rate,
-                                         token)
+        source = streamed.StreamedEpochs(self.runner, streamed.Blocks(parts, rows, token),
+                                         self.cfg, self.seeds, rate, self.ahead)
         return self._epochs(source, _Guard(None, rate.scale))
 
     def _epochs(self, source, guard):
@@ -197,20 +200,9 @@ def _nbytes(data):
     return data.X.nbytes + (data.y.nbytes if data.y is not None else 0)
 
 
-def _block_bytes(data):
-    """Bytes of X's largest row block with its targets (0 with unknown chunk sizes)."""
-    rows = max(data.X.chunks[0], default=0)
-    if not math.isfinite(rows) or not math.isfinite(data.X.shape[0]):
-        return 0
-    per_row = data.X.nbytes / max(1, data.X.shape[0])
-    if data.y is not None:
-        per_row += data.y.nbytes / max(1, data.y.shape[0])
-    return rows * per_row
-
-
 def _replay_or_raise(exc, replays, state):
     if replays > MAX_REPLAYS:
-        raise RuntimeError(
+        raise LostTooOften(
             f"dasknn: the fit lost work on a worker {replays} times "
             f"({type(exc).__name__}); a task may be killing its worker (memory?). "
             "Check the workers' logs, give them more memory, or use "

@@ -48,6 +48,9 @@ class InlineRunner:
     def connected(self):
         return True
 
+    def memory_restarts(self, since):
+        return []
+
     def settle(self, futures):
         pass
 
@@ -182,10 +185,25 @@ class ClusterRunner:
         worker has no limit)."""
         return in_contact(self.client).run_on_scheduler(_free_memory)
 
-    def room_per_slot(self):
-        """The least memory a worker has left under its limit, per thread (None when a
-        worker has no limit)."""
-        return in_contact(self.client).run_on_scheduler(_room_per_slot)
+    def memory_restarts(self, since):
+        """The workers restarted by their nannies for passing their memory limit since
+        the time ``since``: one dict (``worker``, ``rss``, ``limit``: the least memory
+        limit of today's workers, as the restarted worker left) each, from the events
+        the nannies log on the scheduler (topic ``worker-restart-memory``)."""
+        client = in_contact(self.client)
+        limit = min((w["memory_limit"] for w in client.scheduler_info()["workers"].values()
+                     if w.get("memory_limit")), default=None)
+        return [dict(msg, limit=limit)
+                for when, msg in client.get_events("worker-restart-memory")
+                if when >= since and isinstance(msg, dict) and "rss" in msg]
+
+    def room_per_slot(self, below_pause=False):
+        """The least memory a worker has left per thread, measured on the workers now
+        (the scheduler's figures lag a heartbeat behind a pass over the data): under its
+        memory limit, or under the share of it at which Dask pauses the worker
+        (``below_pause``). None when a worker has no limit."""
+        rooms = list(in_contact(self.client).run(_room_here, below_pause).values())
+        return None if not rooms or None in rooms else min(rooms)
 
     def compute(self, delayed):
         """Start computing a delayed object; return its future.
@@ -258,6 +276,10 @@ def _raise_failure(items):
         future.result()
 
 
+class LostTooOften(RuntimeError):
+    """The fit lost work on a worker more times than it replays."""
+
+
 def lost_work_errors():
     """Exceptions meaning a worker died with our work: replay from the checkpoint
     (``wait`` on several futures raises the plural ``FuturesCancelledError``; a peer
@@ -278,11 +300,13 @@ def _free_memory(dask_scheduler):
     return sum(max(0, ws.memory_limit - ws.memory.process) for ws in workers)
 
 
-def _room_per_slot(dask_scheduler):
-    workers = list(dask_scheduler.workers.values())
-    if not workers or any(not ws.memory_limit for ws in workers):
+def _room_here(below_pause, dask_worker=None):
+    manager = dask_worker.memory_manager
+    if not manager.memory_limit:
         return None
-    return min((ws.memory_limit - ws.memory.process) / max(1, ws.nthreads) for ws in workers)
+    share = (manager.memory_pause_fraction or 1.0) if below_pause else 1.0
+    used = dask_worker.monitor.get_process_memory()
+    return (share * manager.memory_limit - used) / max(1, dask_worker.state.nthreads)
 
 
 def _flatten(items):

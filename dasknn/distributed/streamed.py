@@ -2,14 +2,16 @@
 
 Each shard is a run of row blocks that stays *lazy*. A round trains every shard on
 one of its blocks, computed just before (placed by the scheduler; the next round's
-blocks are computed meanwhile) and released after, so a worker holds about two
-blocks per training slot at a time; the models are averaged after each round, as in
-the held strategy. Block order within a shard is shuffled every epoch, and rows
+blocks are computed meanwhile when the workers have room for them,
+:func:`~.memory.stream_ahead`) and released after, so a worker holds about two
+blocks per training slot at a time, or one when memory is short; the models are
+averaged after each round, as in the held strategy. Block order within a shard is shuffled every epoch, and rows
 within a block.
 """
 
 import math
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,19 +37,29 @@ def check_supported(cfg, distribution):
                          "persist=True or use sync='model'.")
 
 
-class StreamedEpochs:
-    """Epoch source of the streamed strategy over ``parts`` (one delayed part per
-    non-empty row block of ``rows`` rows). ``starts`` holds each shard's last round
-    result (its optimizer state), updated as rounds finish, so that :meth:`release`
-    frees whatever is current whatever happens."""
+class Blocks(NamedTuple):
+    """What a fit streams: one delayed part per non-empty row block, the blocks' rows,
+    and the fit's token (in every task key)."""
 
-    def __init__(self, runner, parts, rows, cfg, seeds, rate, token):
-        self.runner, self.parts, self.rows, self.cfg = runner, parts, rows, cfg
-        self.seeds, self.rate, self.token = seeds, rate, token
-        count = n_shards(runner, len(parts))
-        self.groups = row_groups(rows, count)  # whole blocks, rows as even as they allow
+    parts: list
+    rows: list
+    token: str
+
+
+class StreamedEpochs:
+    """Epoch source of the streamed strategy over ``blocks`` (:class:`Blocks`).
+    ``starts`` holds each shard's last round result (its optimizer state), updated as
+    rounds finish, so that :meth:`release` frees whatever is current whatever happens.
+    ``ahead``: whether a round computes the next round's blocks while it trains."""
+
+    def __init__(self, runner, blocks, cfg, seeds, rate, ahead=True):
+        self.runner, self.cfg, self.seeds, self.rate = runner, cfg, seeds, rate
+        self.parts, self.rows, self.token = blocks
+        self.ahead = ahead
+        count = n_shards(runner, len(self.parts))
+        self.groups = row_groups(self.rows, count)  # whole blocks, rows as even as they allow
         self.homes = runner.slots[:count]
-        self.batch_size = batch_size_for(cfg.batch_size, sum(rows))
+        self.batch_size = batch_size_for(cfg.batch_size, sum(self.rows))
         self.starts, self.initial = [], None
         self.first = True
 
@@ -126,7 +138,7 @@ class _Epoch:
         runner = source.runner
         summaries, pending = [], self._blocks(0)
         for r in range(self.n_rounds):
-            ahead = self._blocks(r + 1) if r + 1 < self.n_rounds else {}
+            ahead = self._blocks(r + 1) if source.ahead else None
             results = {k: self._submit(tasks.train_round, params, starts[k], block,
                                        self._plan(k, r, learning_rate), source.cfg,
                                        key=f"dasknn-round-{e}-{r}-{k}", worker=source.homes[k])
@@ -138,5 +150,5 @@ class _Epoch:
             for k, result in results.items():
                 runner.release(starts[k])
                 starts[k] = result
-            pending = ahead
+            pending = ahead if ahead is not None else self._blocks(r + 1)
         return runner.gather(params), starts, summaries

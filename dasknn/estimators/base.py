@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..distributed import engine
+from ..distributed import engine, memory
 from ..distributed import predict as dask_predict
 from ..distributed.data import feature_names, is_dask, prepare_fit, prepare_X
 from ..distributed.planning import Distribution
@@ -242,7 +242,7 @@ class BaseMLP(BaseEstimator):
     def _fit_dask(self, X, y, sample_weight, incremental, first_pass):
         """Train on Dask collections with the distributed engine; the workers warm up
         while the input is prepared (chunk sizes, labels) in one pass."""
-        with workers_warming(getattr(X, "dtype", None)):
+        with workers_warming(getattr(X, "dtype", None)), memory.memory_explained(X, y):
             data = prepare_fit(X, y, sample_weight, is_classifier(self))
             inputs.dask_features(self, data, reset=first_pass)
             targets = self._learn_targets(data.y_sample, incremental)

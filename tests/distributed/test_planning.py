@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from dasknn.distributed import planning
+from dasknn.distributed import memory, planning
 from dasknn.distributed.planning import Distribution
 from dasknn.maths.network import Layout
 from dasknn.distributed import tasks
@@ -137,11 +137,11 @@ def test_sync_steps_follow_the_settings():
 
 
 def test_should_stream_only_when_asked_or_too_big():
-    assert not planning.should_stream(True, 10**12, 1)
-    assert planning.should_stream(False, 1, 10**12)
-    assert not planning.should_stream("auto", 100, 301)
-    assert planning.should_stream("auto", 100, 299)
-    assert not planning.should_stream("auto", 10**12, None)  # unknown limits: hold
+    assert not memory.should_stream(True, 10**12, 1)
+    assert memory.should_stream(False, 1, 10**12)
+    assert not memory.should_stream("auto", 100, 301)
+    assert memory.should_stream("auto", 100, 299)
+    assert not memory.should_stream("auto", 10**12, None)  # unknown limits: hold
 
 
 def test_seeds_are_deterministic_per_path():

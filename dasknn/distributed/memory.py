@@ -1,0 +1,116 @@
+"""How much of the workers' memory a fit may use: whether to stream the data, whether
+a streamed round may compute its next blocks ahead, and what to say when the blocks are
+too big or the workers were restarted for memory (pure functions of sizes in bytes), and
+:func:`memory_explained`, which says it.
+"""
+
+import contextlib
+import time
+
+
+def should_stream(persist, nbytes, free):
+    """Stream blocks through the workers instead of holding them: ``persist=False``,
+    or 'auto' when ``nbytes`` of data does not fit three times into the workers'
+    ``free`` memory (None: unknown), as building shards holds a block's part and the
+    concatenated shard at once.
+
+    Examples
+    --------
+    >>> should_stream("auto", 10, 100), should_stream("auto", 40, 100), should_stream(False, 1, None)
+    (False, True, True)
+    """
+    if persist is True:
+        return False
+    if persist is False:
+        return True
+    return free is not None and 3 * nbytes > free
+
+
+BLOCKS_AHEAD = 4  # a slot's blocks in memory when streaming ahead: two, each with its part
+BLOCKS_AT_LEAST = 2  # ... and when each block is computed only when its round is due
+
+
+def stream_ahead(block_bytes, room):
+    """Whether a streamed round may compute the next round's blocks while it trains
+    (:data:`BLOCKS_AHEAD` blocks' bytes a training slot), given ``room``, the memory a
+    worker has left per slot before Dask pauses it (None: no limit). When it may not, each round computes
+    its own blocks only (:data:`BLOCKS_AT_LEAST`): slower, but a worker of 320 MiB
+    streams blocks of 40 MB without a restart (2.4 million rows, 48 blocks: 40 s,
+    where computing ahead had the workers restarted 16 times).
+
+    Examples
+    --------
+    >>> stream_ahead(10 * 2**20, 200 * 2**20), stream_ahead(80 * 2**20, 200 * 2**20)
+    (True, False)
+    """
+    return room is None or BLOCKS_AHEAD * block_bytes <= room
+
+
+def mib(nbytes):
+    """``nbytes`` in MiB, for a message: '40 MiB', '0.15 MiB'."""
+    size = nbytes / 2**20
+    return f"{size:.0f} MiB" if size >= 10 else f"{size:.2g} MiB"
+
+
+def restarts_message(restarts, block_bytes=0):
+    """What a fit that failed after workers were restarted for memory says: ``restarts``
+    are the nannies' events (``rss``, ``limit``), ``block_bytes`` X's largest block.
+
+    Examples
+    --------
+    >>> print(restarts_message([{"rss": 310 * 2**20, "limit": 320 * 2**20}], 40e6))
+    ... # doctest: +ELLIPSIS
+    dasknn: the fit failed after the workers' nannies restarted workers 1 time(s) for ...
+    """
+    limit = min((r["limit"] for r in restarts if r.get("limit")), default=None)
+    per = f" of {mib(limit)}" if limit else ""
+    blocks = f" X's row blocks hold up to {mib(block_bytes)}." if block_bytes else ""
+    return (f"dasknn: the fit failed after the workers' nannies restarted workers "
+            f"{len(restarts)} time(s) for passing their memory limit{per} (at up to "
+            f"{mib(max(r['rss'] for r in restarts))}).{blocks} Rechunk X into smaller row "
+            "blocks (X.rechunk({0: rows})), give the workers more memory or fewer threads, "
+            "or, if the data was held on the cluster, stream it (persist=False).")
+
+
+def block_room_note(block_bytes, room):
+    """A warning when streaming blocks of up to ``block_bytes`` cannot fit in ``room``,
+    the memory a worker has left per training slot (None: no limit), or None: a round
+    holds at least one block per slot beside the part built from it.
+
+    Examples
+    --------
+    >>> block_room_note(10 * 2**20, 200 * 2**20) is None
+    True
+    >>> print(block_room_note(160 * 2**20, 200 * 2**20))  # doctest: +ELLIPSIS
+    dasknn: X's row blocks hold up to 160 MiB; streaming them needs about 320 MiB a ...
+    """
+    if room is None or BLOCKS_AT_LEAST * block_bytes <= room:
+        return None
+    return (f"dasknn: X's row blocks hold up to {mib(block_bytes)}; streaming them needs "
+            f"about {mib(BLOCKS_AT_LEAST * block_bytes)} a worker thread, but a worker "
+            f"has {mib(max(room, 0))} left under its memory "
+            "limit, so it may be restarted mid-fit. Rechunk X into smaller row blocks "
+            "(X.rechunk({0: rows})) or give the workers more memory.")
+
+
+@contextlib.contextmanager
+def memory_explained(X, y=None):
+    """Within: a fit on a cluster that fails (Dask's ``KilledWorker``, a
+    :class:`~.watchdog.Stalled` fit, :class:`LostTooOften`) after the workers' nannies
+    restarted workers for memory raises a ``MemoryError`` saying so, from the original
+    error, with the size of X's (and y's) largest row block."""
+    from distributed import KilledWorker
+
+    from .data import block_bytes
+    from .runner import ClusterRunner, LostTooOften, _scope
+    from .watchdog import Stalled
+
+    since = time.time()
+    try:
+        yield
+    except (KilledWorker, Stalled, LostTooOften) as exc:
+        kind, client = _scope()
+        restarts = ClusterRunner(client).memory_restarts(since) if kind == "client" else []
+        if restarts:
+            raise MemoryError(restarts_message(restarts, block_bytes(X, y))) from exc
+        raise
