@@ -15,6 +15,7 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 
+from ..maths.targets import union_of_labels
 from . import checks
 
 __all__ = ["DaskData", "is_dask", "is_frame", "align", "prepare_fit", "prepare_X",
@@ -48,7 +49,7 @@ def prepare_fit(X, y, sample_weight, classifier):
     if not classifier:
         _check_numeric_targets(y)
     lazy = {"labels": _labels_graph(y) if classifier else None,
-            "weighted": None if sample_weight is None else (sample_weight != 0).any()}
+            "weighted": None if sample_weight is None else _any_nonzero(sample_weight)}
     (found,) = dask.compute(lazy)
     if sample_weight is not None and not found["weighted"]:
         raise ValueError(checks.ZERO_WEIGHTS)
@@ -235,8 +236,22 @@ def _labels_graph(y):
     """What :func:`_label_sample` needs from ``y``, lazily: its distinct values, and for
     a 2-D ``y`` its first rows."""
     if y.ndim == 2:
-        return y[: min(y.shape[0], 100)], da.unique(y)
-    return da.unique(y)
+        return y[: min(y.shape[0], 100)], _distinct(y)
+    return _distinct(y)
+
+
+def _distinct(a):
+    """The distinct values of Dask array ``a``, lazily: numpy's ``unique`` of each block,
+    then of their union. Its tasks call numpy and :mod:`dasknn.maths.targets` only, so a
+    worker need not import dask.array (and scipy with it) to run them."""
+    return dask.delayed(union_of_labels)(
+        [dask.delayed(np.unique)(block) for block in a.to_delayed().ravel()])
+
+
+def _any_nonzero(a):
+    """Whether Dask array ``a`` holds a non-zero value, lazily, as :func:`_distinct`."""
+    return dask.delayed(any)(
+        [dask.delayed(np.count_nonzero)(block) for block in a.to_delayed().ravel()])
 
 
 def _label_sample(y, found):

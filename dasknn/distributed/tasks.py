@@ -3,8 +3,8 @@
 Pure functions of plain data (numpy arrays, NamedTuples), so a task can run them on
 any worker and the in-process fallback can call them directly. A *part* is one
 row block of X with its targets and weights; a *shard* is the parts one training
-slot trains on, concatenated once. A worker imports numpy, scipy and the maths,
-never the estimators.
+slot trains on, concatenated once. A worker imports numpy and the maths (scipy
+only for the exact logistic and log-loss functions), never the estimators.
 """
 
 import time

@@ -3,12 +3,18 @@
 Every function takes arrays and their namespace ``xp`` and returns new arrays: no
 state, no in-place writes, so the same code runs on numpy, CuPy and any array-API
 library. On numpy, the logistic function and ``x log y`` use scipy's special
-functions so that results match scikit-learn to the last bit.
+functions so that results match scikit-learn to the last bit; scipy is imported on
+their first call, so a worker that never calls them never loads it.
 """
 
-from scipy import special
-
 from .namespace import is_numpy_namespace
+
+
+def special():
+    """scipy's special functions (``scipy.special``), imported on first use."""
+    from scipy import special
+
+    return special
 
 
 def identity(z, xp):
@@ -17,7 +23,7 @@ def identity(z, xp):
 
 def logistic(z, xp):
     if is_numpy_namespace(xp):
-        return special.expit(z)
+        return special().expit(z)
     return 1.0 / (1.0 + xp.exp(-z))
 
 
@@ -79,7 +85,7 @@ DERIVATIVES = {
 def _xlogy(x, y, xp):
     """``x * log(y)``, defined as 0 where ``x == 0``."""
     if is_numpy_namespace(xp):
-        return special.xlogy(x, y)
+        return special().xlogy(x, y)
     return xp.where(x == 0.0, 0.0, x * xp.log(xp.where(x == 0.0, 1.0, y)))
 
 

@@ -4,8 +4,9 @@ The maths takes ``xp`` from its arrays; this module finds that namespace for dat
 that may be sparse, and moves arrays between the host and a namespace.
 """
 
+import sys
+
 import numpy as np
-import scipy.sparse as sp
 from array_api_compat import (
     array_namespace,
     device,
@@ -22,6 +23,14 @@ __all__ = [
 ]
 
 
+def issparse(a):
+    """Whether ``a`` is a scipy.sparse matrix or array, without importing scipy (no
+    sparse object exists before scipy.sparse is loaded; a worker training on dense
+    chunks never loads it)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(a)
+
+
 def namespace_of(*arrays):
     """Return the array namespace shared by ``arrays``.
 
@@ -33,7 +42,7 @@ def namespace_of(*arrays):
     >>> namespace_of(np.ones(2), None).__name__
     'array_api_compat.numpy'
     """
-    dense = [a for a in arrays if a is not None and not sp.issparse(a)]
+    dense = [a for a in arrays if a is not None and not issparse(a)]
     if not dense:
         return array_namespace(np.empty(0))
     return array_namespace(*dense)
@@ -41,8 +50,8 @@ def namespace_of(*arrays):
 
 def to_host(a):
     """Return ``a`` as a numpy array on the host (no copy for numpy input)."""
-    if isinstance(a, np.ndarray) or np.isscalar(a) or sp.issparse(a):
-        return a if sp.issparse(a) else np.asarray(a)
+    if isinstance(a, np.ndarray) or np.isscalar(a) or issparse(a):
+        return a if issparse(a) else np.asarray(a)
     if is_cupy_array(a):
         return a.get()
     if is_torch_array(a):
@@ -68,7 +77,7 @@ def to_namespace(a, xp, like=None):
 def is_array_api_input(X):
     """True for in-memory arrays of another library than numpy (CuPy, PyTorch,
     array_api_strict, ...): they train and predict in their own namespace."""
-    return is_array_api_obj(X) and not isinstance(X, np.ndarray) and not sp.issparse(X)
+    return is_array_api_obj(X) and not isinstance(X, np.ndarray) and not issparse(X)
 
 
 def host_dtype(X):
@@ -98,7 +107,7 @@ def cupy():
 def move_to_device(X, device_name):
     """Apply the estimator's ``device``: 'cpu' brings arrays to numpy, 'cuda' moves
     them to CuPy, 'auto' leaves them where they are."""
-    if X is None or device_name == "auto" or sp.issparse(X):
+    if X is None or device_name == "auto" or issparse(X):
         return X
     if device_name == "cpu":
         return to_host(X) if is_array_api_input(X) else X

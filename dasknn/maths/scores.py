@@ -3,7 +3,8 @@ and combined: accuracy from correct counts, R^2 from weight, mean, M2 and square
 error per output (merged with the parallel variance formula)."""
 
 import numpy as np
-from scipy import special
+
+from .activations import special
 
 
 def statistics(pred, Y, w, classifier, thresholded):
@@ -89,7 +90,8 @@ def constant_loss(loss, mean, mean_square):
     mean = np.asarray(mean, dtype=np.float64)
     if loss == "squared_error":
         return float(0.5 * np.mean(np.asarray(mean_square) - mean**2))
-    terms = -special.xlogy(mean, mean)
+    xlogy = special().xlogy
+    terms = -xlogy(mean, mean)
     if loss == "binary_log_loss":
-        terms = terms - special.xlogy(1 - mean, 1 - mean)
+        terms = terms - xlogy(1 - mean, 1 - mean)
     return float(np.sum(terms))

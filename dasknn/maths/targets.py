@@ -120,3 +120,15 @@ def refuse_negative_targets(y):
             "loss='poisson' needs non-negative targets, but y has negative values: "
             "use loss='squared_error' or shift the targets."
         )
+
+
+def union_of_labels(uniques):
+    """The sorted distinct labels of the blocks whose ``numpy.unique`` are ``uniques``
+    (the last task of a Dask fit's labels pass).
+
+    Examples
+    --------
+    >>> union_of_labels([np.array([0, 2]), np.array([1, 2])])
+    array([0, 1, 2])
+    """
+    return np.unique(np.concatenate(uniques))

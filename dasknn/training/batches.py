@@ -8,11 +8,10 @@ pure functions elsewhere.
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..maths import kernel
 from ..maths import optimizers as optim
-from ..maths.namespace import to_namespace
+from ..maths.namespace import issparse, to_namespace
 from ..maths.network import flat_loss_and_grad
 
 
@@ -20,7 +19,7 @@ def take_rows(X, rows, xp):
     """Rows ``rows`` (a slice or host index array) of ``X``, in ``X``'s namespace."""
     if X is None:
         return None
-    if isinstance(rows, slice) or sp.issparse(X):
+    if isinstance(rows, slice) or issparse(X):
         return X[rows]
     return xp.take(X, to_namespace(rows, xp, like=X), axis=0)
 

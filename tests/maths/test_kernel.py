@@ -1,5 +1,7 @@
 """The in-place numpy kernel against the pure functions it must reproduce."""
 
+import warnings
+
 import numpy as np
 import pytest
 from array_api_compat import numpy as xp
@@ -68,7 +70,7 @@ def test_exact_kernel_equals_pure_functions(dtype, activation, out, weighted, hy
 @pytest.mark.parametrize("param_dtype", [np.float32, np.float64], ids=["f32", "f64-params"])
 @pytest.mark.parametrize("out", ["softmax", "logistic", "identity"])
 def test_fast_kernel_stays_close_to_exact(hyper, weighted, param_dtype, out):
-    # float64 parameters on float32 data take numpy's Adam instead of BLAS's.
+    # float64 parameters on float32 data: the fast Adam keeps the state's dtype
     X, Y, sw, net, params, batches = _problem(np.float32, "relu", out, weighted)
     params = params.astype(param_dtype)
     state = init(params, hyper, xp)
@@ -86,6 +88,19 @@ def test_fast_kernel_stays_close_to_exact(hyper, weighted, param_dtype, out):
         assert fast[1].t == exact[1].t
     assert fast[2] == pytest.approx(exact[2], rel=1e-5)
     assert not np.array_equal(state[0], fast[1][0])  # moments moved on
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_logistic_matches_scipy_without_overflow_warnings(dtype):
+    from scipy.special import expit
+
+    z = np.array([-1e4, -800, -100, -30, -1, 0, 1e-3, 2, 40, 800, 1e4], dtype)
+    got = z.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exp(-z) overflows for z < -709: silently 0
+        _kernel._expit_numpy(got)
+    np.testing.assert_allclose(got, expit(z), rtol=4 * np.finfo(dtype).eps, atol=0)
+    assert got[0] == 0.0 and got[-1] == 1.0
 
 
 @pytest.mark.parametrize("classes", [3, 40])  # maxima column by column, or by rows
