@@ -14,6 +14,7 @@ It also prints the modules each worker loaded that a fit on numpy chunks does no
 
 import argparse
 import statistics
+import warnings
 
 import common
 
@@ -21,12 +22,12 @@ NOT_NEEDED = ("scipy", "sklearn", "pandas", "bokeh", "dask.array")
 
 
 def loaded_not_needed():
-    """The top-level packages of ``NOT_NEEDED`` (and dask.array) loaded in this process
+    """The packages of ``NOT_NEEDED`` loaded in this process
     (run on a worker: this module imports only numpy and ``common`` there)."""
     import sys
 
-    return sorted({m if m == "dask.array" else m.split(".")[0] for m in sys.modules
-                   if m.startswith(NOT_NEEDED)})
+    return sorted({"dask.array" if m.startswith("dask.array") else m.split(".")[0]
+                   for m in sys.modules if m.startswith(NOT_NEEDED)})
 
 
 def one_cluster(data, args):
@@ -60,6 +61,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     info = common.print_header(**vars(args))
     common.quiet()
+    warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")  # X travels in the graph
+    warnings.filterwarnings("ignore", message="dasknn: the .* shards hold")  # --rows small
     data = common.make_data(args.rows)
     runs = []
     for i in range(args.repeat):
