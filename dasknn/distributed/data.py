@@ -7,7 +7,6 @@ learns and the check that some sample weight is non-zero come with it, in one
 compute. Prediction takes :func:`prepare_X`.
 """
 
-import math
 from typing import NamedTuple
 
 import dask
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..maths.targets import union_of_labels
-from . import checks
+from . import checks, memory
 
 __all__ = ["DaskData", "is_dask", "is_frame", "align", "prepare_fit", "prepare_X",
            "feature_names"]
@@ -35,7 +34,8 @@ class DaskData(NamedTuple):
 def prepare_fit(X, y, sample_weight, classifier):
     """Everything a fit on Dask data needs, as one :class:`DaskData`: only the chunk
     sizes, the labels (``classifier``) and whether any sample weight is non-zero are
-    computed, in one pass.
+    computed, in one pass, before which blocks too big for the workers' memory are
+    warned about (:func:`~.memory.warn_if_blocks_too_big`).
 
     Examples
     --------
@@ -48,6 +48,7 @@ def prepare_fit(X, y, sample_weight, classifier):
     X, y, sample_weight = _align_all(X, y, sample_weight)
     if not classifier:
         _check_numeric_targets(y)
+    memory.warn_if_blocks_too_big(X, y)
     lazy = {"labels": _labels_graph(y) if classifier else None,
             "weighted": None if sample_weight is None else _any_nonzero(sample_weight)}
     (found,) = dask.compute(lazy)
@@ -55,26 +56,6 @@ def prepare_fit(X, y, sample_weight, classifier):
         raise ValueError(checks.ZERO_WEIGHTS)
     y_sample = _label_sample(y, found["labels"]) if classifier else y
     return DaskData(X, y, sample_weight, names, y_sample)
-
-
-def block_bytes(X, y=None):
-    """Bytes of a Dask array ``X``'s largest row block with its targets ``y`` (0 when
-    the chunk sizes are unknown or X is not an array).
-
-    Examples
-    --------
-    >>> block_bytes(da.ones((10, 4), chunks=(6, 4)), da.ones(10, chunks=6))
-    240.0
-    """
-    if not hasattr(X, "chunks"):
-        return 0
-    rows = max(X.chunks[0], default=0)
-    if not math.isfinite(rows) or not math.isfinite(X.shape[0]):
-        return 0
-    per_row = X.nbytes / max(1, X.shape[0])
-    if y is not None and hasattr(y, "nbytes"):
-        per_row += y.nbytes / max(1, y.shape[0])
-    return rows * per_row
 
 
 def _check_numeric_targets(y):

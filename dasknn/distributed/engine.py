@@ -35,9 +35,8 @@ from ..training.hooks import Fit, Hook
 from ..training.local import finish_lbfgs, minimize_lbfgs
 from . import held, shards, streamed, tasks
 from .checks import BadValues
-from .memory import block_room_note, should_stream, stream_ahead
+from .memory import largest_block_bytes, should_stream, stream_ahead
 from .planning import RoundRate, Seeds, lr_factor, small_shards, warmup_epochs
-from .data import block_bytes
 from .runner import LostTooOften, Regroup, current_runner, lost_work_errors, publish
 
 MAX_REPLAYS = 2
@@ -91,17 +90,14 @@ class DaskFit:
 
     def _stream(self):
         """Whether to stream the blocks, and whether a round may compute the next
-        round's blocks meanwhile (warning when the blocks are big for the workers)."""
+        round's blocks meanwhile."""
         if not hasattr(self.runner, "client"):
             return False
         stream = should_stream(self.distribution.persist, _nbytes(self.data),
                                self.runner.free_memory())
         if stream:
-            block, room = block_bytes(self.data.X, self.data.y), self.runner.room_per_slot()
-            self.ahead = stream_ahead(block, self.runner.room_per_slot(below_pause=True))
-            note = block_room_note(block, room)
-            if note:
-                warnings.warn(note)
+            self.ahead = stream_ahead(largest_block_bytes(self.data.X, self.data.y),
+                                      self.runner.room_per_slot(below_pause=True))
         return stream
 
     def _attempt(self, stream, resume, cap):

@@ -1,11 +1,13 @@
 """How much of the workers' memory a fit may use: whether to stream the data, whether
 a streamed round may compute its next blocks ahead, and what to say when the blocks are
 too big or the workers were restarted for memory (pure functions of sizes in bytes), and
-:func:`memory_explained`, which says it.
+:func:`warn_if_blocks_too_big` and :func:`memory_explained`, which say it on a cluster.
 """
 
 import contextlib
+import math
 import time
+import warnings
 
 
 def should_stream(persist, nbytes, free):
@@ -46,6 +48,27 @@ def stream_ahead(block_bytes, room):
     return room is None or BLOCKS_AHEAD * block_bytes <= room
 
 
+def largest_block_bytes(X, y=None):
+    """Bytes of a Dask array ``X``'s largest row block with its targets ``y`` (0 when
+    the chunk sizes are unknown or X is not an array).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> largest_block_bytes(da.ones((10, 4), chunks=(6, 4)), da.ones(10, chunks=6))
+    240.0
+    """
+    if not hasattr(X, "chunks"):
+        return 0
+    rows = max(X.chunks[0], default=0)
+    if not math.isfinite(rows) or not math.isfinite(X.shape[0]):
+        return 0
+    per_row = X.nbytes / max(1, X.shape[0])
+    if y is not None and hasattr(y, "nbytes"):
+        per_row += y.nbytes / max(1, y.shape[0])
+    return rows * per_row
+
+
 def mib(nbytes):
     """``nbytes`` in MiB, for a message: '40 MiB', '0.15 MiB'."""
     size = nbytes / 2**20
@@ -82,15 +105,39 @@ def block_room_note(block_bytes, room):
     >>> block_room_note(10 * 2**20, 200 * 2**20) is None
     True
     >>> print(block_room_note(160 * 2**20, 200 * 2**20))  # doctest: +ELLIPSIS
-    dasknn: X's row blocks hold up to 160 MiB; streaming them needs about 320 MiB a ...
+    dasknn: X's row blocks hold up to 160 MiB; a pass over them needs about 320 MiB a ...
     """
     if room is None or BLOCKS_AT_LEAST * block_bytes <= room:
         return None
-    return (f"dasknn: X's row blocks hold up to {mib(block_bytes)}; streaming them needs "
+    return (f"dasknn: X's row blocks hold up to {mib(block_bytes)}; a pass over them needs "
             f"about {mib(BLOCKS_AT_LEAST * block_bytes)} a worker thread, but a worker "
             f"has {mib(max(room, 0))} left under its memory "
             "limit, so it may be restarted mid-fit. Rechunk X into smaller row blocks "
             "(X.rechunk({0: rows})) or give the workers more memory.")
+
+
+def warn_if_blocks_too_big(X, y=None):
+    """Before a fit's first pass over Dask data: warn (:func:`block_room_note`) when
+    one of X's row blocks, with y's, does not fit twice in what a worker has left per
+    thread, measured on the workers, which it does only for blocks over a sixteenth of
+    the smallest memory limit per thread. True when it warned, False when the blocks
+    fit, None when it cannot tell (no client, X's block sizes unknown); called by
+    :func:`~.data.prepare_fit` on the aligned arrays."""
+    from .runner import ClusterRunner, _scope
+
+    kind, client = _scope()
+    block = largest_block_bytes(X, y)
+    if kind != "client" or not block:
+        return None
+    workers = client.scheduler_info()["workers"].values()
+    limits = [w["memory_limit"] / max(1, w["nthreads"]) for w in workers
+              if w.get("memory_limit")]
+    if not limits or 16 * block <= min(limits):
+        return False
+    note = block_room_note(block, ClusterRunner(client).room_per_slot())
+    if note:
+        warnings.warn(note)
+    return note is not None
 
 
 @contextlib.contextmanager
@@ -101,7 +148,6 @@ def memory_explained(X, y=None):
     error, with the size of X's (and y's) largest row block."""
     from distributed import KilledWorker
 
-    from .data import block_bytes
     from .runner import ClusterRunner, LostTooOften, _scope
     from .watchdog import Stalled
 
@@ -112,5 +158,5 @@ def memory_explained(X, y=None):
         kind, client = _scope()
         restarts = ClusterRunner(client).memory_restarts(since) if kind == "client" else []
         if restarts:
-            raise MemoryError(restarts_message(restarts, block_bytes(X, y))) from exc
+            raise MemoryError(restarts_message(restarts, largest_block_bytes(X, y))) from exc
         raise

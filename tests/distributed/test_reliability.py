@@ -360,20 +360,35 @@ def test_streamed_fit_of_lazy_data_survives_every_worker_restarted(tmp_path):
     assert int(n_iter) == 6 and float(accuracy) > 0.9
 
 
-def test_blocks_too_big_for_the_workers_memory_are_warned_about(client, monkeypatch):
-    from dasknn.distributed.runner import ClusterRunner
+@pytest.mark.parametrize("rows, note", [(50_000, None), (200_000, "154 MiB")])
+def test_blocks_too_big_for_the_workers_memory_are_warned_about_before_any_pass(
+        monkeypatch, rows, note):
+    """A worker of 320 MiB and blocks of 40 MB (an eighth of it): no warning; blocks of
+    160 MB: a warning naming their size and the fix, given before the labels pass (the
+    first pass over the data, in which such blocks had the worker restarted 4 times)."""
+    from dasknn.distributed import data
 
-    room = ClusterRunner(client).room_per_slot()  # the fixture's workers have a limit
-    assert room is not None and 0 < room < max(client.run_on_scheduler(
-        lambda dask_scheduler: [ws.memory_limit for ws in dask_scheduler.workers.values()]))
-    X, y = make_classification(n_samples=2000, n_features=20, random_state=0)
-    dX, dy = da.from_array(X, chunks=(1000, -1)), da.from_array(y, chunks=1000)  # 160 kB
-    monkeypatch.setattr(ClusterRunner, "room_per_slot", lambda self, below_pause=False: 300_000)
-    with pytest.warns(UserWarning, match=r"row blocks hold up to 0.16 MiB; streaming them "
-                                         r"needs about 0.32 MiB a worker thread, but a "
-                                         r"worker has 0.29 MiB left.*X.rechunk"):
-        clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, persist=False).fit(dX, dy)
-    assert clf.n_iter_ == 2  # a warning, not a refusal
+    class Stop(Exception):
+        """The fit stopped where its first pass would start."""
+
+    def stop(*args):
+        raise Stop([str(w.message) for w in caught if "row blocks hold" in str(w.message)])
+
+    monkeypatch.setattr(data, "_labels_graph", stop)
+    X = da.random.RandomState(0).standard_normal((400_000, 100), chunks=(rows, 100))
+    y = (X[:, 0] > 0).astype(int)
+    with LocalCluster(n_workers=1, threads_per_worker=1, memory_limit="320MiB",
+                      processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Stop) as stopped:
+            MLPClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(X, y)
+    (notes,) = stopped.value.args
+    if note is None:
+        assert notes == []
+        return
+    assert len(notes) == 1 and f"row blocks hold up to {note}; a pass" in notes[0]
+    assert "X.rechunk({0: rows})" in notes[0]
 
 
 def test_streaming_blocks_of_an_eighth_of_a_workers_memory(monkeypatch):
