@@ -2,8 +2,8 @@
 
 Importing the package costs next to nothing: the estimators, :func:`save` and
 :func:`load` load on first use, so a Dask worker that unpickles one of the engine's
-tasks loads numpy, scipy and the kernels, not scikit-learn's estimators or the
-dashboard. It changes no setting of Dask: a scheduler serves the training page of
+tasks loads numpy and the kernels (scipy only for sparse data or the Poisson loss),
+not scikit-learn's estimators or the dashboard. It changes no setting of Dask: a scheduler serves the training page of
 :mod:`dasknn.dashboard` when it is preloaded there.
 """
 

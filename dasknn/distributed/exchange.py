@@ -15,8 +15,8 @@ How the sum travels, for W ranks (one per worker, in the order of their first sh
 - models under :data:`CHUNKED_FROM` bytes: *recursive doubling*, log2 W steps in which
   partners swap their sums (ranks beyond the largest power of two first hand theirs to a
   partner and get the result back);
-- larger ones: a ring *reduce-scatter* then *all-gather*, 2(W-1) steps of 1/W of the
-  model each.
+- larger ones on three workers or more: a ring *reduce-scatter* then *all-gather*,
+  2(W-1) steps of 1/W of the model each (two workers swap whole sums, one step).
 
 Every rank ends with the same bits (a + b == b + a in floating point, and a ring chunk
 is summed once and copied), so the same seed and layout give the same model. The
@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 from distributed.diagnostics.plugin import WorkerPlugin
+from distributed.protocol import to_serialize
 
 from . import tasks
 
@@ -46,6 +47,7 @@ PLUGIN = "dasknn-exchange"
 CHUNKED_FROM = 2**20  # bytes of a model from which the ring is used
 PING_EVERY = 1.0  # seconds between pings of the peer a rank waits for
 PING_TIMEOUT = 10.0  # a peer that does not answer a ping within this is lost
+KEEP_ABORTED = 64  # attempts given up that a mailbox remembers (late messages are refused)
 SETTING = "dasknn.exchange-timeout"
 DEFAULT_TIMEOUT = "5 minutes"
 
@@ -108,20 +110,22 @@ class Mailbox:
     def give_up(self, attempt, reason, cause=None):
         with self.cond:
             self.aborted.setdefault(attempt, (reason, cause))
+            while len(self.aborted) > KEEP_ABORTED:  # the oldest go first
+                del self.aborted[next(iter(self.aborted))]
             for key in [k for k in self.inbox if k[0] == attempt]:
                 del self.inbox[key]
             self.cond.notify_all()
 
-    def take(self, attempt, tag, sender):
-        """The message, if it came; raise if the attempt was given up."""
+    def take(self, attempt, tag, sender, seconds=0.0):
+        """The message, waited for up to ``seconds`` (None if it did not come in that
+        time); raise if the attempt was given up. The check and the wait hold the lock
+        together, so a message stored between them cannot be missed."""
+        key = (attempt, tag, sender)
         with self.cond:
+            self.cond.wait_for(lambda: key in self.inbox or attempt in self.aborted, seconds)
             if attempt in self.aborted:
                 raise ExchangeFailed(*self.aborted[attempt])
-            return self.inbox.pop((attempt, tag, sender), None)
-
-    def wait(self, seconds):
-        with self.cond:
-            self.cond.wait(seconds)
+            return self.inbox.pop(key, None)
 
     def forget(self, attempt):
         """Drop an attempt's leftovers (its messages are all taken when it succeeds)."""
@@ -176,8 +180,6 @@ class _Link:
 
     def send(self, to, tag, data, known):
         """Start sending ``data`` (a float64 array) and ``known`` (rank -> scalars)."""
-        from distributed.protocol import to_serialize
-
         self.sent += data.nbytes
         return self._call(self.group.addresses[to], "dasknn_exchange",
                           attempt=self.group.attempt, tag=tag, sender=self.group.rank,
@@ -197,10 +199,6 @@ class _Link:
         the sender meanwhile."""
         deadline, pinged = time.monotonic() + self.group.timeout, time.monotonic()
         while True:
-            message = self.box.take(self.group.attempt, tag, sender)
-            if message is not None:
-                data, known = message
-                return data, {int(k[0]): tuple(k[1:]) for k in known}
             now = time.monotonic()
             if now > deadline:
                 self.fail(f"rank {sender} at {self.group.addresses[sender]} sent nothing "
@@ -208,7 +206,11 @@ class _Link:
             if now - pinged > PING_EVERY:
                 self._ping(sender)
                 pinged = time.monotonic()
-            self.box.wait(min(PING_EVERY, max(0.0, deadline - now)))
+            message = self.box.take(self.group.attempt, tag, sender,
+                                    min(PING_EVERY, max(0.0, deadline - now)))
+            if message is not None:
+                data, known = message
+                return data, {int(k[0]): tuple(k[1:]) for k in known}
 
     def _ping(self, rank):
         address = self.group.addresses[rank]
@@ -228,8 +230,6 @@ class _Link:
         """Give the attempt up here and tell every peer why (best effort: a lost peer
         does not answer), handing them ``cause``, this rank's own error, if any; return
         the reason."""
-        from distributed.protocol import to_serialize
-
         reason = f"dasknn: the exchange of epoch attempt {self.group.attempt} failed: {why}"
         self.box.give_up(self.group.attempt, reason)
         cause = to_serialize(cause) if _picklable(cause) else None
@@ -299,7 +299,7 @@ def _ring(link, vector, known, tag):
     right, left = (rank + 1) % n, (rank - 1) % n
     bounds = np.linspace(0, vector.size, n + 1).astype(int)
     chunk = lambda c: slice(bounds[c % n], bounds[c % n + 1])  # noqa: E731
-    vector, known = vector.copy(), dict(known)
+    known = dict(known)  # vector is the round's own sum: summed into in place
     for s in range(n - 1):  # reduce-scatter: rank r ends owning chunk r + 1
         pending = link.send(right, f"{tag}/rs{s}", vector[chunk(rank - s)], known)
         data, theirs = link.receive(f"{tag}/rs{s}", left)
@@ -316,17 +316,16 @@ def _ring(link, vector, known, tag):
 
 
 def _scalars(partial):
-    return tuple(float(x) for x in (partial.weight, partial.loss_sum, partial.n_rows,
-                                    partial.slowest, partial.seconds))
+    """A :class:`~.tasks.Partial`'s scalars (weight, loss, rows, timings), as they travel."""
+    return tuple(float(x) for x in partial[1:6])
 
 
 def _combined(vector, known):
     """One :class:`~.tasks.Partial` of the summed vector and every rank's scalars,
     combined in rank order."""
-    ranks = [known[r] for r in sorted(known)]
-    return tasks.Partial(vector, sum(k[0] for k in ranks), sum(k[1] for k in ranks),
-                         int(sum(k[2] for k in ranks)), max(k[3] for k in ranks),
-                         sum(k[4] for k in ranks), time.time())
+    ranks = [tasks.Partial(0.0, w, loss, int(rows), slowest, seconds)
+             for w, loss, rows, slowest, seconds in (known[r] for r in sorted(known))]
+    return tasks.reduce_partials(*ranks)._replace(weighted=vector)
 
 
 # ------------------------------------------------------------------- the task
@@ -348,7 +347,7 @@ def train_epoch(params, start, shards, plans, cfg, group):
             total = _combined(vector, known)
             params = tasks.averaged(total, params)
             summaries.append(tasks.summary(total))
-            start = run
+            start = run._replace(partial=None)  # its sum is spent: keep the states only
     except ExchangeFailed:
         raise
     except BaseException as exc:  # the peers would wait for this rank's sums: tell them
@@ -358,6 +357,14 @@ def train_epoch(params, start, shards, plans, cfg, group):
     finally:
         link.box.forget(group.attempt)
     return EpochRun(params, start, summaries)
+
+
+def give_up_here(attempt, dask_worker=None):
+    """Give ``attempt`` up on this worker: the client dropped its epoch unfinished (a
+    replay, new workers, a diverged fit), so a rank waiting here for a peer that will
+    never run raises :class:`ExchangeFailed` now (run by ``ClusterRunner.abandon``)."""
+    mailbox_of(dask_worker).give_up(attempt, f"dasknn: the client dropped epoch attempt "
+                                             f"{attempt}")
 
 
 def params_of(epoch_run):

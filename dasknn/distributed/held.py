@@ -31,6 +31,7 @@ class Submitted(NamedTuple):
     summaries: list
     validation: list
     at: float  # when the client submitted it (``time.time()``)
+    attempt: object = None  # an exchanged epoch's (attempt id, rank addresses)
 
 
 class Schedule(NamedTuple):
@@ -52,8 +53,9 @@ class Schedule(NamedTuple):
         run = (self._gradient_sync if self.sync == "gradient" else
                self._exchanged if self.exchange else self._model_sync)
         at = time.time()
-        params, results, summaries = run(epoch, params, starts, learning_rate)
-        return Submitted(params, results, summaries, self._validation(epoch, params), at)
+        params, results, summaries, *attempt = run(epoch, params, starts, learning_rate)
+        return Submitted(params, results, summaries, self._validation(epoch, params), at,
+                         *attempt)
 
     def _plan(self, epoch, k, r, first, count, learning_rate):
         warm = self.rate.warm(epoch + r / self.n_rounds)
@@ -106,7 +108,8 @@ class Schedule(NamedTuple):
         k = self.runs[0][0]
         return (sh.submit(exchange.params_of, runs[0], key=f"dasknn-params-{epoch}", k=k),
                 runs,
-                sh.submit(exchange.summaries_of, runs[0], key=f"dasknn-summaries-{epoch}", k=k))
+                sh.submit(exchange.summaries_of, runs[0], key=f"dasknn-summaries-{epoch}", k=k),
+                (attempt, tuple(group)))
 
     def _gradient_sync(self, epoch, params, starts, lr):
         """Exact synchronous SGD: the shards' gradients combined at every step."""
@@ -269,8 +272,14 @@ class HeldEpochs:
         return self.in_flight[0].results
 
     def release(self):
-        """Drop the epochs in flight and the shards."""
-        self.shards.runner.release(self.in_flight, self.shards.futures)
+        """Drop the epochs in flight and the shards. An exchanged epoch dropped before
+        it finished is given up on its workers too: a rank waiting there for a peer
+        whose task will now never run stops at once, not after the exchange's timeout."""
+        runner = self.shards.runner
+        for submitted in self.in_flight:
+            if submitted.attempt is not None:
+                runner.abandon(submitted.results, *submitted.attempt)
+        runner.release(self.in_flight, self.shards.futures)
 
 
 def _span(previous_end, submitted, end):

@@ -1,7 +1,9 @@
 """How much of the workers' memory a fit may use: whether to stream the data, whether
 a streamed round may compute its next blocks ahead, and what to say when the blocks are
-too big or the workers were restarted for memory (pure functions of sizes in bytes), and
-:func:`warn_if_blocks_too_big` and :func:`memory_explained`, which say it on a cluster.
+too big or the workers were restarted for memory (pure functions of sizes in bytes);
+what the cluster says of its memory (:func:`room_per_slot`, :func:`memory_restarts`);
+:func:`warn_if_blocks_too_big` and :func:`memory_explained`, which warn and explain on a
+cluster.
 """
 
 import contextlib
@@ -123,18 +125,16 @@ def warn_if_blocks_too_big(X, y=None):
     the smallest memory limit per thread. True when it warned, False when the blocks
     fit, None when it cannot tell (no client, X's block sizes unknown); called by
     :func:`~.data.prepare_fit` on the aligned arrays."""
-    from .runner import ClusterRunner, _scope
+    from .runner import _scope
 
     kind, client = _scope()
     block = largest_block_bytes(X, y)
     if kind != "client" or not block:
         return None
-    workers = client.scheduler_info()["workers"].values()
-    limits = [w["memory_limit"] / max(1, w["nthreads"]) for w in workers
-              if w.get("memory_limit")]
+    limits = [w["memory_limit"] / max(1, w["nthreads"]) for w in _limited(client)]
     if not limits or 16 * block <= min(limits):
         return False
-    note = block_room_note(block, ClusterRunner(client).room_per_slot())
+    note = block_room_note(block, room_per_slot(client))
     if note:
         warnings.warn(note)
     return note is not None
@@ -143,20 +143,56 @@ def warn_if_blocks_too_big(X, y=None):
 @contextlib.contextmanager
 def memory_explained(X, y=None):
     """Within: a fit on a cluster that fails (Dask's ``KilledWorker``, a
-    :class:`~.watchdog.Stalled` fit, :class:`LostTooOften`) after the workers' nannies
+    :class:`~.watchdog.Stalled` fit, :class:`~.runner.LostTooOften`) after the workers' nannies
     restarted workers for memory raises a ``MemoryError`` saying so, from the original
     error, with the size of X's (and y's) largest row block."""
     from distributed import KilledWorker
 
-    from .runner import ClusterRunner, LostTooOften, _scope
-    from .watchdog import Stalled
+    from .runner import LostTooOften, _scope
+    from .watchdog import Stalled, connected
 
     since = time.time()
     try:
         yield
     except (KilledWorker, Stalled, LostTooOften) as exc:
         kind, client = _scope()
-        restarts = ClusterRunner(client).memory_restarts(since) if kind == "client" else []
+        restarts = (memory_restarts(client, since)
+                    if kind == "client" and connected(client) else [])
         if restarts:
             raise MemoryError(restarts_message(restarts, largest_block_bytes(X, y))) from exc
         raise
+
+
+def _limited(client):
+    """The scheduler's records of the workers that have a memory limit."""
+    return [w for w in client.scheduler_info()["workers"].values() if w.get("memory_limit")]
+
+
+def memory_restarts(client, since):
+    """The workers restarted by their nannies for passing their memory limit since
+    the time ``since``: one dict (``worker``, ``rss``, ``limit``: the least memory
+    limit of today's workers, as the restarted worker left) each, from the events
+    the nannies log on the scheduler (topic ``worker-restart-memory``). Asks the
+    scheduler only: right after restarts the cluster may have no worker."""
+    limit = min((w["memory_limit"] for w in _limited(client)), default=None)
+    return [dict(msg, limit=limit)
+            for when, msg in client.get_events("worker-restart-memory")
+            if when >= since and isinstance(msg, dict) and "rss" in msg]
+
+
+def room_per_slot(client, below_pause=False):
+    """The least memory a worker has left per thread, measured on the workers now
+    (the scheduler's figures lag a heartbeat behind a pass over the data): under its
+    memory limit, or under the share of it at which Dask pauses the worker
+    (``below_pause``). None when a worker has no limit."""
+    rooms = list(client.run(_room_here, below_pause).values())
+    return None if not rooms or None in rooms else min(rooms)
+
+
+def _room_here(below_pause, dask_worker=None):
+    manager = dask_worker.memory_manager
+    if not manager.memory_limit:
+        return None
+    share = (manager.memory_pause_fraction or 1.0) if below_pause else 1.0
+    used = dask_worker.monitor.get_process_memory()
+    return (share * manager.memory_limit - used) / max(1, dask_worker.state.nthreads)

@@ -14,7 +14,7 @@ import uuid
 import dask
 
 from ..training.hooks import TOPIC
-from . import watchdog
+from . import memory, watchdog
 from .planning import plan_homes
 from .watchdog import SchedulerLost, in_contact
 
@@ -48,9 +48,6 @@ class InlineRunner:
     def connected(self):
         return True
 
-    def memory_restarts(self, since):
-        return []
-
     def settle(self, futures):
         pass
 
@@ -65,6 +62,9 @@ class InlineRunner:
 
     def release(self, *items):
         pass
+
+    def abandon(self, futures, attempt, addresses):
+        pass  # in-process, nothing is exchanged
 
 
 def training_slots(nthreads):
@@ -185,25 +185,9 @@ class ClusterRunner:
         worker has no limit)."""
         return in_contact(self.client).run_on_scheduler(_free_memory)
 
-    def memory_restarts(self, since):
-        """The workers restarted by their nannies for passing their memory limit since
-        the time ``since``: one dict (``worker``, ``rss``, ``limit``: the least memory
-        limit of today's workers, as the restarted worker left) each, from the events
-        the nannies log on the scheduler (topic ``worker-restart-memory``)."""
-        client = in_contact(self.client)
-        limit = min((w["memory_limit"] for w in client.scheduler_info()["workers"].values()
-                     if w.get("memory_limit")), default=None)
-        return [dict(msg, limit=limit)
-                for when, msg in client.get_events("worker-restart-memory")
-                if when >= since and isinstance(msg, dict) and "rss" in msg]
-
     def room_per_slot(self, below_pause=False):
-        """The least memory a worker has left per thread, measured on the workers now
-        (the scheduler's figures lag a heartbeat behind a pass over the data): under its
-        memory limit, or under the share of it at which Dask pauses the worker
-        (``below_pause``). None when a worker has no limit."""
-        rooms = list(in_contact(self.client).run(_room_here, below_pause).values())
-        return None if not rooms or None in rooms else min(rooms)
+        """See :func:`~.memory.room_per_slot`."""
+        return memory.room_per_slot(in_contact(self.client), below_pause)
 
     def compute(self, delayed):
         """Start computing a delayed object; return its future.
@@ -241,6 +225,18 @@ class ClusterRunner:
             return self.gather(future)
         finally:
             self.release(future)
+
+    def abandon(self, futures, attempt, addresses):
+        """Give up the exchange ``attempt`` on the live workers among ``addresses``
+        unless all its ``futures`` (its ranks' tasks) are done (see
+        :func:`~.exchange.give_up_here`)."""
+        from .exchange import give_up_here
+
+        if all(f.done() for f in _flatten(futures)) or not self.connected():
+            return
+        live = [a for a in addresses if a in self.client.nthreads()]
+        if live:
+            self.client.run(give_up_here, attempt, workers=live, on_error="ignore")
 
     def release(self, *items):
         """Drop our references so the scheduler can forget these results (their
@@ -298,15 +294,6 @@ def _free_memory(dask_scheduler):
     if not workers or any(not ws.memory_limit for ws in workers):
         return None
     return sum(max(0, ws.memory_limit - ws.memory.process) for ws in workers)
-
-
-def _room_here(below_pause, dask_worker=None):
-    manager = dask_worker.memory_manager
-    if not manager.memory_limit:
-        return None
-    share = (manager.memory_pause_fraction or 1.0) if below_pause else 1.0
-    used = dask_worker.monitor.get_process_memory()
-    return (share * manager.memory_limit - used) / max(1, dask_worker.state.nthreads)
 
 
 def _flatten(items):

@@ -4,7 +4,7 @@ Pure functions of plain data (numpy arrays, NamedTuples), so a task can run them
 any worker and the in-process fallback can call them directly. A *part* is one
 row block of X with its targets and weights; a *shard* is the parts one training
 slot trains on, concatenated once. A worker imports numpy and the maths (scipy
-only for the exact logistic and log-loss functions), never the estimators.
+only for sparse data and the Poisson loss), never the estimators.
 """
 
 import time

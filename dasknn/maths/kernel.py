@@ -18,10 +18,11 @@ Two levels of exactness:
     For data-parallel training, where averaging already departs from scikit-learn's
     arithmetic: Adam in the parameters' dtype, biases' gradients as a GEMV, the
     batch mean applied once to the output errors instead of to every gradient,
-    softmax's row sums as a GEMV, the logistic output and the log-losses in numpy's
-    own functions. This path loads no scipy (a worker training on dense chunks
-    imports numpy and the maths only); the exact path calls scipy's ``expit`` and
-    ``xlogy``, as scikit-learn does.
+    softmax's row sums as a GEMV, the logistic function and the log-losses in numpy's
+    own functions. This path loads no scipy for the classifier's and the squared-error
+    regressor's losses (a worker training on dense chunks imports numpy and the maths
+    only; ``loss='poisson'`` uses scipy's ``xlogy``); the exact path calls scipy's
+    ``expit`` and ``xlogy``, as scikit-learn does.
 """
 
 import numpy as np
@@ -59,6 +60,10 @@ def _expit_numpy(z):
         np.exp(z, out=z)
     z += 1.0
     np.reciprocal(z, out=z)
+
+
+# not ``exact``: hidden logistic layers in numpy too (no scipy on the workers)
+_FORWARD_FAST = {**_FORWARD, "logistic": lambda z, zeros: _expit_numpy(z)}
 
 
 def _softmax_narrow(z, ones, row):
@@ -130,6 +135,9 @@ class Kernel:
 
     def __init__(self, net, hyper, batch_size, n_outputs, dtype, exact=True):
         self.net, self.hyper, self.exact = net, hyper, exact
+        fast_out = {"softmax": self._softmax_fast, "logistic": _expit_numpy}
+        self.out_fn = None if exact else fast_out.get(net.out_activation)
+        self.forward = _FORWARD if exact else _FORWARD_FAST
         self.dtype = np.dtype(dtype)
         shapes = net.layout.shapes
         self.acts = [np.empty((batch_size, o), self.dtype) for _, o in shapes]
@@ -178,10 +186,8 @@ class Kernel:
 
     def _forward(self, coefs, intercepts, X):
         k = X.shape[0]
-        fast = {"softmax": self._softmax_fast, "logistic": _expit_numpy}
         return _layers(coefs, intercepts, X, self.net, [a[:k] for a in self.acts],
-                       [z[:k] for z in self.zeros],
-                       None if self.exact else fast.get(self.net.out_activation))
+                       [z[:k] for z in self.zeros], self.out_fn, self.forward)
 
     def _softmax_fast(self, z):
         _softmax_narrow(z, self.ones_out, self.row)
@@ -244,7 +250,8 @@ class Kernel:
         np.matmul(a.T, delta, out=gw)
         decay = self.tmp[: w.size].reshape(w.shape)
         if not self.exact:  # ``delta`` already holds the 1/n
-            gw += np.multiply(w, self.net.alpha / n, out=decay)
+            if self.net.alpha:
+                gw += np.multiply(w, self.net.alpha / n, out=decay)
             np.matmul(self.ones[: delta.shape[0]], delta, out=gb)
             return
         gw += np.multiply(w, self.net.alpha, out=decay)
@@ -348,10 +355,11 @@ def outputs(coefs, intercepts, X, net, chunk=None):
     return predict_raw(coefs, intercepts, X, net, namespace_of(X))
 
 
-def _layers(coefs, intercepts, X, net, outs, zeros, out_activation=None):
+def _layers(coefs, intercepts, X, net, outs, zeros, out_activation=None, forward=_FORWARD):
     """Forward pass of ``X`` writing layer ``i``'s activations into ``outs[i]``;
     ``zeros[i]`` is an array of zeros shaped like each hidden ``outs[i]``, or one row;
-    ``out_activation`` replaces the network's own on the last layer."""
+    ``out_activation`` replaces the network's own on the last layer, ``forward`` holds
+    the hidden layers' in-place functions."""
     a, last = X, len(coefs) - 1
     for i, (w, b) in enumerate(zip(coefs, intercepts)):
         z = np.matmul(a, w, out=outs[i])
@@ -359,6 +367,6 @@ def _layers(coefs, intercepts, X, net, outs, zeros, out_activation=None):
         if i == last:
             (out_activation or (lambda z: _FORWARD[net.out_activation](z, None)))(z)
         else:
-            _FORWARD[net.activation](z, zeros[i])
+            forward[net.activation](z, zeros[i])
         a = z
     return a

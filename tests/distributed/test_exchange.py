@@ -188,3 +188,28 @@ def test_a_rank_that_fails_tells_its_peers(client):
     assert not [w for w in caught if "replaying from epoch" in str(w.message)]
     boxes = client.run(lambda dask_worker: len(exchange.mailbox_of(dask_worker).inbox))
     assert not any(boxes.values()), boxes
+
+
+def test_an_epoch_dropped_by_the_client_is_given_up_on_its_workers(client):
+    """A rank waits for a peer whose task will never run (the client dropped the epoch:
+    a replay, new workers): abandoning the attempt ends its wait at once, not after the
+    exchange's bound."""
+    from dasknn.distributed.runner import ClusterRunner
+
+    client.register_plugin(exchange.Exchange(), name=exchange.PLUGIN)
+    workers = tuple(sorted(client.scheduler_info()["workers"]))
+    attempt = "test-dropped"
+
+    def waiting_rank():
+        link = exchange._Link(exchange.Group(attempt, 0, workers, 120.0))
+        return link.receive("0/in", 1)  # rank 1 is never submitted
+
+    future = client.submit(waiting_rank, workers=[workers[0]], pure=False)
+    while not client.run(lambda dask_worker: len(dask_worker.state.executing),
+                         workers=[workers[0]])[workers[0]]:
+        time.sleep(0.05)
+    tic = time.monotonic()
+    ClusterRunner(client).abandon([future], attempt, workers)
+    with pytest.raises(exchange.ExchangeFailed, match="dropped epoch attempt test-dropped"):
+        future.result(timeout=30)
+    assert time.monotonic() - tic < 5

@@ -428,7 +428,6 @@ def test_a_fit_failing_after_memory_restarts_says_so(client):
     from distributed import KilledWorker
 
     from dasknn.distributed.memory import memory_explained
-    from dasknn.distributed.runner import ClusterRunner
 
     client.log_event("worker-restart-memory", {"worker": "tcp://gone", "pid": 1,
                                                "rss": 999 * 2**20})  # before: ignored
@@ -446,7 +445,7 @@ def test_a_fit_failing_after_memory_restarts_says_so(client):
             since = time.time()
             client.log_event("worker-restart-memory", {"worker": worker, "pid": 1,
                                                        "rss": 310 * 2**20})
-            restarts = ClusterRunner(client).memory_restarts(since)
+            restarts = memory.memory_restarts(client, since)
             raise KilledWorker("a-task", worker, 3)
     assert [r["rss"] for r in restarts] == [310 * 2**20]
     assert isinstance(info.value.__cause__, KilledWorker)
