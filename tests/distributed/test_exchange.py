@@ -135,7 +135,7 @@ def test_worker_killed_during_an_exchange(tmp_path):
     assert killed, "the victim never reached the exchange"
     replays = [str(w.message) for w in caught if "replaying from epoch" in str(w.message)]
     assert replays and "ExchangeFailed" in replays[0], [str(w.message) for w in caught]
-    assert seconds < 25  # the peers did not wait out the exchange's bound (5 minutes)
+    assert seconds < 60  # well under the exchange's bound (5 minutes): the peers did not wait it out
     assert disturbed.n_iter_ == undisturbed.n_iter_ == 6
     assert abs(disturbed.score(X, y) - undisturbed.score(X, y)) <= 0.02
     assert left == 0
